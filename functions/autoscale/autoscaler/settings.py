@@ -1,0 +1,192 @@
+"""Configuration: the function's config (environment) with per-deployment tag overrides.
+
+Every setting is an environment variable AUTOSCALE_<NAME> (the function's `config:` map).
+Policy settings can be overridden per deployment by a freeform tag `autoscale_<name>`.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from .constants import OVERRIDE_TAG_PREFIX
+
+ENV_PREFIX = "AUTOSCALE_"
+OCID = re.compile(r"^ocid1\.[a-z0-9_]+\.[a-z0-9_-]*\.[a-z0-9_-]*\.[A-Za-z0-9._-]+$")
+ISO_DURATION = re.compile(r"^PT(?=\d)(\d+H)?(\d+M)?(\d+S)?$")
+DEFAULT_LADDER = (
+    "VM.Standard.E4.Flex:1:16,VM.Standard.E4.Flex:2:32,VM.Standard.E4.Flex:4:64,VM.Standard.E4.Flex:8:128"
+)
+
+
+class ConfigError(ValueError):
+    """A setting has a wrong value; the message names the key."""
+
+
+class Shape(BaseModel):
+    """A compute shape; Flex shapes carry OCPUs and memory, fixed shapes do not."""
+
+    model_config = ConfigDict(frozen=True)
+    name: str
+    ocpus: float | None = None
+    memory_gbs: float | None = None
+
+    def __str__(self) -> str:
+        if self.ocpus is None:
+            return self.name
+        return f"{self.name}:{self.ocpus:g}:{self.memory_gbs:g}"
+
+    @classmethod
+    def parse(cls, text: str) -> Shape:
+        """`VM.Standard2.4` or `VM.Standard.E4.Flex:2:32` (OCPUs, memory GB)."""
+        parts = text.strip().split(":")
+        if len(parts) == 1 and parts[0]:
+            return cls(name=parts[0])
+        if len(parts) == 3 and parts[0]:
+            try:
+                ocpus, memory = float(parts[1]), float(parts[2])
+            except ValueError:
+                raise ValueError(f"rung {text!r}: OCPUs and memory must be numbers") from None
+            if ocpus <= 0 or memory <= 0:
+                raise ValueError(f"rung {text!r}: OCPUs and memory must be positive")
+            return cls(name=parts[0], ocpus=ocpus, memory_gbs=memory)
+        raise ValueError(f"rung {text!r} is not SHAPE or SHAPE:OCPUS:MEMORY_GB")
+
+
+def parse_ladder(value: object) -> tuple[Shape, ...]:
+    if isinstance(value, str):
+        value = [item for item in value.split(",") if item.strip()]
+    ladder = tuple(item if isinstance(item, Shape) else Shape.parse(str(item)) for item in value)
+    if not ladder:
+        raise ValueError("the shape ladder is empty")
+    if len(set(ladder)) != len(ladder):
+        raise ValueError("the shape ladder repeats a rung")
+    return ladder
+
+
+Mode = Literal["horizontal", "vertical"]
+Percent = Annotated[float, Field(gt=0, le=100)]
+
+
+class Policy(BaseModel):
+    """The scaling knobs of one deployment: defaults from config, overridable by its tags."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    cpu_mode: Mode = "horizontal"
+    mem_mode: Mode = "vertical"
+    min_instances: int = Field(1, ge=1)
+    max_instances: int = Field(4, ge=1)
+    shape_ladder: Annotated[tuple[Shape, ...], NoDecode] = parse_ladder(DEFAULT_LADDER)
+    cpu_target: Percent = 60
+    mem_target: Percent = 60
+    cpu_low_threshold: Percent = 20
+    mem_low_threshold: Percent = 20
+    scale_up_cooldown_seconds: int = Field(300, ge=0)
+    scale_down_cooldown_seconds: int = Field(600, ge=0)
+
+    _ladder = field_validator("shape_ladder", mode="before")(parse_ladder)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Policy:
+        if self.max_instances < self.min_instances:
+            raise ValueError("max_instances must be >= min_instances")
+        for metric in ("cpu", "mem"):
+            if getattr(self, f"{metric}_low_threshold") >= getattr(self, f"{metric}_target"):
+                raise ValueError(f"{metric}_low_threshold must be below {metric}_target")
+        return self
+
+    def mode(self, metric: str) -> Mode:
+        return self.cpu_mode if metric == "cpu" else self.mem_mode
+
+    def target(self, metric: str) -> float:
+        return self.cpu_target if metric == "cpu" else self.mem_target
+
+    def low_threshold(self, metric: str) -> float:
+        return self.cpu_low_threshold if metric == "cpu" else self.mem_low_threshold
+
+    def _policy_values(self) -> dict:
+        return {name: getattr(self, name) for name in Policy.model_fields}
+
+    def with_overrides(self, tags: dict[str, str]) -> Policy:
+        """This policy with the deployment's `autoscale_<setting>` tags applied."""
+        overrides = {
+            key[len(OVERRIDE_TAG_PREFIX) :]: value
+            for key, value in tags.items()
+            if key.startswith(OVERRIDE_TAG_PREFIX) and key[len(OVERRIDE_TAG_PREFIX) :] in Policy.model_fields
+        }
+        if not overrides:
+            return self
+        try:
+            return Policy.model_validate({**self._policy_values(), **overrides})
+        except ValidationError as error:
+            raise ConfigError(_explain(error, OVERRIDE_TAG_PREFIX, str.lower)) from None
+
+
+class Settings(BaseSettings, Policy):
+    """Everything the function reads from its config. Global keys cannot be overridden by tags."""
+
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
+    compartment_allowlist: Annotated[tuple[str, ...], NoDecode]
+    dry_run: bool = False
+    auth: Literal["resource_principal", "config_file", "emulator"] = "resource_principal"
+    data_science_endpoint: str | None = None
+    monitoring_endpoint: str | None = None
+    retry_budget_seconds: float = Field(20, gt=0, le=300)
+    max_alarm_age_seconds: int = Field(0, ge=0)
+    low_alarm_pending_duration: str = "PT5M"
+    low_alarm_repeat_duration: str = "PT10M"
+
+    @field_validator("compartment_allowlist", mode="before")
+    @classmethod
+    def _split_allowlist(cls, value: object) -> tuple[str, ...]:
+        items = tuple(v.strip() for v in value.split(",") if v.strip()) if isinstance(value, str) else tuple(value)
+        if not items:
+            raise ValueError("at least one compartment OCID is required")
+        for item in items:
+            if not OCID.match(item):
+                raise ValueError(f"{item!r} is not an OCID")
+        return items
+
+    @field_validator("low_alarm_pending_duration", "low_alarm_repeat_duration")
+    @classmethod
+    def _iso_duration(cls, value: str) -> str:
+        if not ISO_DURATION.match(value):
+            raise ValueError(f"{value!r} is not an ISO-8601 duration such as PT5M")
+        return value
+
+    @model_validator(mode="after")
+    def _endpoints_for_emulator(self) -> Settings:
+        if self.auth == "emulator" and not (self.data_science_endpoint and self.monitoring_endpoint):
+            raise ValueError("auth=emulator needs data_science_endpoint and monitoring_endpoint")
+        return self
+
+    @property
+    def policy(self) -> Policy:
+        return Policy.model_validate(self._policy_values())
+
+
+def load_settings(environ: dict[str, str] | None = None) -> Settings:
+    """Read settings from `environ` (default: the process environment); ConfigError names the key."""
+    try:
+        if environ is None:
+            return Settings()
+        return Settings(**{k[len(ENV_PREFIX) :].lower(): v for k, v in environ.items() if k.startswith(ENV_PREFIX)})
+    except ValidationError as error:
+        raise ConfigError(_explain(error, ENV_PREFIX, str.upper)) from None
+
+
+def setting_keys() -> list[str]:
+    """Every config key the function reads (the Terraform module must set exactly these)."""
+    return sorted(ENV_PREFIX + name.upper() for name in Settings.model_fields)
+
+
+def _explain(error: ValidationError, prefix: str, case) -> str:
+    problems = []
+    for item in error.errors():
+        field = str(item["loc"][0]) if item["loc"] else ""
+        key = prefix + case(field) if field else "(settings)"
+        problems.append(f"{key}: {item['msg']}")
+    return "invalid configuration: " + "; ".join(problems)
