@@ -17,9 +17,7 @@ from .constants import OVERRIDE_TAG_PREFIX
 ENV_PREFIX = "AUTOSCALE_"
 OCID = re.compile(r"^ocid1\.[a-z0-9_]+\.[a-z0-9_-]*\.[a-z0-9_-]*\.[A-Za-z0-9._-]+$")
 ISO_DURATION = re.compile(r"^PT(?=\d)(\d+H)?(\d+M)?(\d+S)?$")
-DEFAULT_LADDER = (
-    "VM.Standard.E4.Flex:1:16,VM.Standard.E4.Flex:2:32,VM.Standard.E4.Flex:4:64,VM.Standard.E4.Flex:8:128"
-)
+DEFAULT_LADDER = "VM.Standard.E4.Flex:1:16,VM.Standard.E4.Flex:2:32,VM.Standard.E4.Flex:4:64,VM.Standard.E4.Flex:8:128"
 
 
 class ConfigError(ValueError):
@@ -86,6 +84,7 @@ class Policy(BaseModel):
     mem_low_threshold: Percent = 20
     scale_up_cooldown_seconds: int = Field(300, ge=0)
     scale_down_cooldown_seconds: int = Field(600, ge=0)
+    max_alarm_age_seconds: int = Field(0, ge=0)
 
     _ladder = field_validator("shape_ladder", mode="before")(parse_ladder)
 
@@ -135,7 +134,6 @@ class Settings(BaseSettings, Policy):
     data_science_endpoint: str | None = None
     monitoring_endpoint: str | None = None
     retry_budget_seconds: float = Field(20, gt=0, le=300)
-    max_alarm_age_seconds: int = Field(0, ge=0)
     low_alarm_pending_duration: str = "PT5M"
     low_alarm_repeat_duration: str = "PT10M"
 
@@ -149,6 +147,11 @@ class Settings(BaseSettings, Policy):
             if not OCID.match(item):
                 raise ValueError(f"{item!r} is not an OCID")
         return items
+
+    @field_validator("data_science_endpoint", "monitoring_endpoint", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
 
     @field_validator("low_alarm_pending_duration", "low_alarm_repeat_duration")
     @classmethod

@@ -1,0 +1,1 @@
+"""Autoscaler for OCI Data Science model deployments, driven by OCI Monitoring alarms."""
