@@ -121,7 +121,8 @@ class Policy(BaseModel):
         try:
             return Policy.model_validate({**self._policy_values(), **overrides})
         except ValidationError as error:
-            raise ConfigError(_explain(error, OVERRIDE_TAG_PREFIX, str.lower)) from None
+            given = ", ".join(f"{OVERRIDE_TAG_PREFIX}{k}={v!r}" for k, v in overrides.items())
+            raise ConfigError(f"{_explain(error, OVERRIDE_TAG_PREFIX, str.lower)} (from tags {given})") from None
 
 
 class Settings(BaseSettings, Policy):
@@ -133,7 +134,7 @@ class Settings(BaseSettings, Policy):
     auth: Literal["resource_principal", "config_file", "emulator"] = "resource_principal"
     data_science_endpoint: str | None = None
     monitoring_endpoint: str | None = None
-    retry_budget_seconds: float = Field(20, gt=0, le=300)
+    retry_budget_seconds: float = Field(10, gt=0, le=300)
     low_alarm_pending_duration: str = "PT5M"
     low_alarm_repeat_duration: str = "PT10M"
 

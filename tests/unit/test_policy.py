@@ -1,0 +1,150 @@
+"""decide(): every rule, table-driven. Pure values in, Decision out: no fakes needed."""
+
+from dataclasses import replace
+
+import pytest
+
+from autoscaler.policy import Action, Capacity, DeploymentState, LowAlarm, Signal, decide, ladder_index
+from autoscaler.settings import Policy, Shape
+
+NOW = 1_700_000_000.0
+E4 = "VM.Standard.E4.Flex"
+LADDER = f"{E4}:1:16,{E4}:2:32,{E4}:4:64"
+POLICY = Policy(min_instances=1, max_instances=4, shape_ladder=LADDER, cpu_target=60, mem_target=60)
+
+
+def state(count=2, shape=Shape(name=E4, ocpus=2, memory_gbs=32), **changes) -> DeploymentState:
+    base = DeploymentState(
+        id="ocid1.datasciencemodeldeployment.oc1.iad.x",
+        compartment_id="ocid1.compartment.oc1..c",
+        lifecycle_state="ACTIVE",
+        deployment_type="SINGLE_MODEL",
+        scaling_policy="FIXED_SIZE",
+        capacity=Capacity(count, shape),
+    )
+    return replace(base, **changes)
+
+
+def signal(metric="cpu", direction="up", observed=None, event="e1", age=10.0) -> Signal:
+    return Signal(metric, direction, observed, event, NOW - age)
+
+
+def flex(ocpus, memory):
+    return Shape(name=E4, ocpus=ocpus, memory_gbs=memory)
+
+
+@pytest.mark.parametrize(
+    ("deployment", "sig", "action", "count", "low_alarm", "reason"),
+    [
+        # horizontal (cpu default)
+        (state(count=2), signal(), Action.SCALE_OUT, 3, LowAlarm.ENSURE, "+1"),
+        (state(count=1), signal(), Action.SCALE_OUT, 2, LowAlarm.ENSURE, "scale out 1 -> 2"),
+        (state(count=2), signal(observed=90), Action.SCALE_OUT, 3, LowAlarm.ENSURE, "cpu 90% vs target 60%"),
+        (state(count=2), signal(observed=100), Action.SCALE_OUT, 4, LowAlarm.ENSURE, "2 -> 4"),
+        (state(count=3), signal(observed=100), Action.SCALE_OUT, 4, LowAlarm.ENSURE, "3 -> 4"),  # clamped at max
+        (state(count=2), signal(observed=30), Action.SCALE_OUT, 3, LowAlarm.ENSURE, "2 -> 3"),  # fired: at least +1
+        (state(count=4), signal(observed=99), Action.NONE, None, LowAlarm.ENSURE, "already at max_instances (4)"),
+        (state(count=6), signal(), Action.NONE, None, LowAlarm.ENSURE, "already at max_instances"),
+        (state(count=3), signal(direction="down"), Action.SCALE_IN, 2, LowAlarm.ENSURE, "scale in 3 -> 2"),
+        (state(count=2), signal(direction="down"), Action.SCALE_IN, 1, LowAlarm.REMOVE, "2 -> 1"),
+        (state(count=1), signal(direction="down"), Action.NONE, None, LowAlarm.REMOVE, "already at min_instances (1)"),
+        (state(count=6), signal(direction="down"), Action.SCALE_IN, 5, LowAlarm.ENSURE, "6 -> 5"),
+        # vertical (mem default)
+        (state(shape=flex(2, 32)), signal("mem"), Action.SHAPE_UP, 2, LowAlarm.ENSURE, f"{E4}:2:32 -> {E4}:4:64"),
+        (state(shape=flex(1, 16)), signal("mem"), Action.SHAPE_UP, 2, LowAlarm.ENSURE, "shape up"),
+        (state(shape=flex(4, 64)), signal("mem"), Action.NONE, None, LowAlarm.ENSURE, "already on the top rung"),
+        (state(shape=flex(2, 32)), signal("mem", "down"), Action.SHAPE_DOWN, 2, LowAlarm.REMOVE, "-> " + f"{E4}:1:16"),
+        (state(shape=flex(4, 64)), signal("mem", "down"), Action.SHAPE_DOWN, 2, LowAlarm.ENSURE, "shape down"),
+        (state(shape=flex(1, 16)), signal("mem", "down"), Action.NONE, None, LowAlarm.REMOVE, "bottom rung"),
+        (state(shape=flex(3, 48)), signal("mem"), Action.NONE, None, LowAlarm.LEAVE, "not on the shape ladder"),
+        (state(shape=Shape(name="VM.Standard2.4")), signal("mem"), Action.NONE, None, LowAlarm.LEAVE, "not on"),
+        # states we never touch
+        (state(lifecycle_state="UPDATING"), signal(), Action.NONE, None, LowAlarm.LEAVE, "UPDATING, not ACTIVE"),
+        (state(lifecycle_state="FAILED"), signal(), Action.NONE, None, LowAlarm.LEAVE, "FAILED, not ACTIVE"),
+        (state(lifecycle_state="NEEDS_ATTENTION"), signal(), Action.NONE, None, LowAlarm.LEAVE, "not ACTIVE"),
+        (state(lifecycle_state="INACTIVE"), signal("mem", "down"), Action.NONE, None, LowAlarm.LEAVE, "INACTIVE"),
+        (state(scaling_policy="AUTOSCALING"), signal(), Action.NONE, None, LowAlarm.LEAVE, "native autoscaling"),
+        (state(deployment_type="MODEL_GROUP"), signal(), Action.NONE, None, LowAlarm.LEAVE, "not supported"),
+        # idempotency
+        (state(recent_events=("e0", "e1")), signal(), Action.NONE, None, LowAlarm.ENSURE, "already handled"),
+        (state(count=1, recent_events=("e1",)), signal(direction="down"), Action.NONE, None, LowAlarm.REMOVE, "redeliv"),
+    ],
+)
+def test_decide_rules(deployment, sig, action, count, low_alarm, reason):
+    decision = decide(deployment, sig, POLICY, NOW)
+    assert decision.action is action
+    assert decision.low_alarm is low_alarm
+    assert reason in decision.reason
+    if action is Action.NONE:
+        assert decision.target is None
+    elif count is not None and action in (Action.SCALE_OUT, Action.SCALE_IN):
+        assert decision.target.instance_count == count
+        assert decision.target.shape == deployment.capacity.shape
+    else:
+        assert decision.target.instance_count == deployment.capacity.instance_count
+
+
+@pytest.mark.parametrize(
+    ("last_up", "last_down", "direction", "acts"),
+    [
+        (NOW - 299, None, "up", False),
+        (NOW - 300, None, "up", True),  # boundary: a full cooldown has elapsed
+        (NOW - 301, None, "up", True),
+        (None, NOW - 1, "up", True),  # scale-up right after a scale-down is allowed
+        (None, NOW - 599, "down", False),
+        (None, NOW - 600, "down", True),
+        (NOW - 599, None, "down", False),  # a scale-down waits after a scale-up too
+        (NOW - 600, NOW - 5000, "down", True),
+        (NOW - 5000, NOW - 10, "down", False),
+    ],
+)
+def test_cooldowns(last_up, last_down, direction, acts):
+    deployment = state(count=2, last_up=last_up, last_down=last_down)
+    decision = decide(deployment, signal(direction=direction), POLICY, NOW)
+    assert (decision.action is not Action.NONE) is acts
+    if not acts:
+        assert f"{direction} cooldown" in decision.reason
+
+
+def test_cooldown_comes_from_the_policy():
+    quick = POLICY.model_copy(update={"scale_up_cooldown_seconds": 0})
+    assert decide(state(last_up=NOW), signal(), quick, NOW).action is Action.SCALE_OUT
+
+
+@pytest.mark.parametrize(("age", "acts"), [(59, True), (60, True), (61, False)])
+def test_stale_alarms(age, acts):
+    strict = POLICY.model_copy(update={"max_alarm_age_seconds": 60})
+    decision = decide(state(), signal(age=age), strict, NOW)
+    assert (decision.action is Action.SCALE_OUT) is acts
+    if not acts:
+        assert "stale alarm" in decision.reason
+
+
+def test_stale_check_is_off_by_default():
+    assert decide(state(), signal(age=86_400), POLICY, NOW).action is Action.SCALE_OUT
+
+
+def test_modes_are_per_metric():
+    swapped = POLICY.model_copy(update={"cpu_mode": "vertical", "mem_mode": "horizontal"})
+    assert decide(state(), signal("cpu"), swapped, NOW).action is Action.SHAPE_UP
+    assert decide(state(), signal("mem"), swapped, NOW).action is Action.SCALE_OUT
+
+
+def test_memory_target_drives_proportional_scale_out():
+    horizontal_mem = POLICY.model_copy(update={"mem_mode": "horizontal", "mem_target": 50})
+    decision = decide(state(count=2), signal("mem", observed=100), horizontal_mem, NOW)
+    assert decision.target.instance_count == 4
+
+
+def test_fixed_shape_ladder():
+    fixed = Policy(shape_ladder="VM.Standard2.1,VM.Standard2.2,VM.Standard2.4")
+    up = decide(state(shape=Shape(name="VM.Standard2.2")), signal("mem"), fixed, NOW)
+    assert up.target.shape == Shape(name="VM.Standard2.4")
+    assert up.target.shape.ocpus is None
+
+
+def test_ladder_index_matches_flex_by_size():
+    ladder = Policy(shape_ladder=LADDER).shape_ladder
+    assert ladder_index(flex(2, 32), ladder) == 1
+    assert ladder_index(flex(2, 16), ladder) is None
+    assert ladder_index(Shape(name="VM.Standard2.1"), ladder) is None
