@@ -119,12 +119,11 @@ class OciGateway:
         return response.headers.get("opc-work-request-id", "")
 
     def owned_alarms(self, compartment_id: str, display_name: str) -> list[str]:
-        """Ids of the live alarms with this display name that the autoscaler created, oldest first."""
+        """Ids of the live alarms with this display name that the autoscaler created, in OCI's list order."""
         alarms = oci.pagination.list_call_get_all_results(
             self.monitoring.list_alarms, compartment_id, display_name=display_name, lifecycle_state="ACTIVE"
         ).data
-        owned = [a for a in alarms if (a.freeform_tags or {}).get(OWNER_TAG) == OWNER_VALUE]
-        return [a.id for a in sorted(owned, key=lambda a: (str(a.time_created or ""), a.id))]
+        return [a.id for a in alarms if (a.freeform_tags or {}).get(OWNER_TAG) == OWNER_VALUE]
 
     def create_alarm(self, details: dict) -> str:
         return self.monitoring.create_alarm(mon.CreateAlarmDetails(**details)).data.id
