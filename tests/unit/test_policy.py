@@ -13,7 +13,10 @@ LADDER = f"{E4}:1:16,{E4}:2:32,{E4}:4:64"
 POLICY = Policy(min_instances=1, max_instances=4, shape_ladder=LADDER, cpu_target=60, mem_target=60)
 
 
-def state(count=2, shape=Shape(name=E4, ocpus=2, memory_gbs=32), **changes) -> DeploymentState:
+TWO_OCPU = Shape(name=E4, ocpus=2, memory_gbs=32)
+
+
+def state(count=2, shape=TWO_OCPU, **changes) -> DeploymentState:
     base = DeploymentState(
         id="ocid1.datasciencemodeldeployment.oc1.iad.x",
         compartment_id="ocid1.compartment.oc1..c",
@@ -67,7 +70,14 @@ def flex(ocpus, memory):
         (state(deployment_type="MODEL_GROUP"), signal(), Action.NONE, None, LowAlarm.LEAVE, "not supported"),
         # idempotency
         (state(recent_events=("e0", "e1")), signal(), Action.NONE, None, LowAlarm.ENSURE, "already handled"),
-        (state(count=1, recent_events=("e1",)), signal(direction="down"), Action.NONE, None, LowAlarm.REMOVE, "redeliv"),
+        (
+            state(count=1, recent_events=("e1",)),
+            signal(direction="down"),
+            Action.NONE,
+            None,
+            LowAlarm.REMOVE,
+            "redeliv",
+        ),
     ],
 )
 def test_decide_rules(deployment, sig, action, count, low_alarm, reason):

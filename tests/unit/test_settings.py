@@ -16,7 +16,10 @@ def test_defaults_keep_the_2022_routing():
 
 def test_ladder_parses_fixed_and_flex_rungs():
     settings = load_settings({**ALLOW, "AUTOSCALE_SHAPE_LADDER": "VM.Standard2.4, VM.Standard.E4.Flex:2:32"})
-    assert settings.shape_ladder == (Shape(name="VM.Standard2.4"), Shape(name="VM.Standard.E4.Flex", ocpus=2, memory_gbs=32))
+    assert settings.shape_ladder == (
+        Shape(name="VM.Standard2.4"),
+        Shape(name="VM.Standard.E4.Flex", ocpus=2, memory_gbs=32),
+    )
 
 
 @pytest.mark.parametrize(
