@@ -1,0 +1,48 @@
+# Two commands set everything up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+PAYLOAD ?= alarms/high_cpu.json
+RUN_DIR := run
+export PYTHONPATH := $(CURDIR)/functions/autoscale:$(CURDIR)
+
+.PHONY: install test lint demo emulator function invoke bench clean
+
+$(VENV)/.installed: requirements-dev.txt functions/autoscale/requirements.txt
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+test: install
+	$(PY) -m pytest
+
+lint: install
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+demo: install
+	$(PY) -m demo
+
+# Long-running pieces, for poking at by hand: `make emulator` and `make function` in two shells,
+# then `make invoke PAYLOAD=alarms/high_cpu.json`.
+emulator: install
+	$(PY) -m emulator --port 8765 --seed emulator/seed.json --update-delay 2
+
+function: install
+	mkdir -p $(RUN_DIR)
+	cd functions/autoscale && \
+	FN_FORMAT=http-stream FN_LISTENER=unix:$(CURDIR)/$(RUN_DIR)/fn.sock \
+	AUTOSCALE_AUTH=emulator AUTOSCALE_COMPARTMENT_ALLOWLIST=ocid1.compartment.oc1..demo \
+	AUTOSCALE_DATA_SCIENCE_ENDPOINT=http://127.0.0.1:8765 AUTOSCALE_MONITORING_ENDPOINT=http://127.0.0.1:8765 \
+	$(CURDIR)/$(VENV)/bin/fdk $(CURDIR)/functions/autoscale/func.py handler
+
+invoke: install
+	$(PY) -m demo.invoke --socket $(RUN_DIR)/fn.sock $(PAYLOAD)
+
+bench: install
+	$(PY) -m bench
+
+clean:
+	rm -rf $(RUN_DIR) .pytest_cache

@@ -1,0 +1,81 @@
+"""`make demo`: the emulator plus the real function under fdk, replaying a scaling story."""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from demo.stack import Stack
+from demo.story import DEMO1, STEPS
+
+COOLDOWN_SECONDS = 3  # the demo shortens the cooldowns so the story fits in half a minute
+UPDATE_DELAY_SECONDS = 1.0
+
+
+def describe(state: dict) -> str:
+    [deployment] = [d for d in state["modelDeployments"] if d["id"] == DEMO1]
+    model = deployment["modelDeploymentConfigurationDetails"]["modelConfigurationDetails"]
+    shape = model["instanceConfiguration"]
+    config = shape.get("modelDeploymentInstanceShapeConfigDetails") or {}
+    sizing = f" {config['ocpus']:g} OCPU/{config['memoryInGBs']:g} GB" if config else ""
+    alarms = sorted(
+        a["notificationTitle"].replace("model_deployment_", "")
+        for a in state["alarms"]
+        if a["lifecycleState"] == "ACTIVE" and DEMO1 in a["query"]
+    )
+    count = model["scalingPolicy"]["instanceCount"]
+    return (
+        f"    demo1: {count} x {shape['instanceShapeName']}{sizing} [{deployment['lifecycleState']}]"
+        f"  alarms: {', '.join(alarms)}"
+    )
+
+
+def wait_until_active(stack: Stack) -> None:
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        state = stack.state()
+        if all(d["lifecycleState"] != "UPDATING" for d in state["modelDeployments"]):
+            return
+        time.sleep(0.2)
+
+
+def main() -> int:
+    started = time.monotonic()
+    config = {
+        "AUTOSCALE_SCALE_UP_COOLDOWN_SECONDS": str(COOLDOWN_SECONDS),
+        "AUTOSCALE_SCALE_DOWN_COOLDOWN_SECONDS": str(COOLDOWN_SECONDS),
+    }
+    print("Starting the OCI emulator and the autoscale function (fdk, http-stream on a unix socket)...")
+    with Stack(update_delay=UPDATE_DELAY_SECONDS, **config) as stack:
+        print(f"  emulator {stack.emulator_url}, function socket {stack.socket}")
+        print(f"  cooldowns shortened to {COOLDOWN_SECONDS} s, deployment updates take {UPDATE_DELAY_SECONDS} s\n")
+        print("Before:\n" + describe(stack.state()))
+        last = None
+        for number, (caption, build, wait) in enumerate(STEPS, 1):
+            if wait == "cooldown":
+                time.sleep(COOLDOWN_SECONDS)
+            wait_until_active(stack)
+            message = last if build == "again" else build(stack.state())
+            print(f"\n{number:>2}. {caption}")
+            if message is None:
+                print("    (the alarm no longer exists, so OCI would not send it)")
+                continue
+            status, body = stack.invoke(message)
+            last = message
+            outcomes = body.get("outcomes", [body]) if isinstance(body, dict) else [{"reason": body}]
+            for outcome in outcomes:
+                print(f"    HTTP {status} {outcome.get('status')}: {outcome.get('reason')}")
+                if outcome.get("low_alarm"):
+                    print(f"    low alarm: {outcome['low_alarm']}")
+            wait_until_active(stack)
+            print(describe(stack.state()))
+        status, body = stack.invoke(b"{not json")
+        print(
+            f"\n{len(STEPS) + 1:>2}. a malformed payload\n    HTTP {status} {body.get('status')}: {body.get('reason')}"
+        )
+    print(f"\nDone in {time.monotonic() - started:.1f} s; emulator and function stopped.")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,154 @@
+"""Start the emulator and the real function as processes, talk to them as OCI and Fn would."""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+FUNCTION_DIR = ROOT / "functions" / "autoscale"
+DEMO_COMPARTMENT = "ocid1.compartment.oc1..demo"
+
+
+class UnixHTTPConnection(http.client.HTTPConnection):
+    def __init__(self, path: str, timeout: float = 60):
+        super().__init__("localhost", timeout=timeout)
+        self.path = path
+
+    def connect(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.settimeout(self.timeout)
+        self.sock.connect(self.path)
+
+
+def invoke(socket_path: str, body: bytes, call_id: str = "local") -> tuple[int, bytes]:
+    """POST /call on the fdk socket, as the Fn server does for `fn invoke` and for Notifications.
+
+    fdk only passes 200, 502 and 504 through; a handler's other status (our 400 for a rejected
+    message) travels in the Fn-Http-Status header, so Notifications does not redeliver it.
+    """
+    connection = UnixHTTPConnection(socket_path)
+    try:
+        connection.request(
+            "POST", "/call", body=body, headers={"Fn-Call-Id": call_id, "Content-Type": "application/json"}
+        )
+        response = connection.getresponse()
+        return response.status, response.read()
+    finally:
+        connection.close()
+
+
+class Stack:
+    """The emulator (seeded) and the function under fdk, started together and stopped with no leftovers."""
+
+    def __init__(self, seed: Path = ROOT / "emulator" / "seed.json", update_delay: float = 1.0, **config: str):
+        self.seed, self.update_delay, self.config = seed, update_delay, config
+        self.processes: list[subprocess.Popen] = []
+        self.logs: list = []
+        self.workdir = Path(tempfile.mkdtemp(prefix="md-autoscale-"))
+        self.socket = str(self.workdir / "fn.sock")
+        self.emulator_url = ""
+
+    def __enter__(self) -> Stack:
+        try:
+            self._start_emulator()
+            self._start_function()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.stop()
+
+    def _start_emulator(self) -> None:
+        command = [sys.executable, "-m", "emulator", "--port", "0", "--seed", str(self.seed)]
+        command += ["--update-delay", str(self.update_delay)]
+        process = self._spawn(command, cwd=ROOT, stdout=subprocess.PIPE)
+        line = process.stdout.readline().decode()
+        if "listening on" not in line:
+            raise RuntimeError(f"emulator did not start: {line!r} {self._stderr(process)}")
+        self.emulator_url = line.strip().rsplit(" ", 1)[-1]
+
+    def _start_function(self) -> None:
+        env = {
+            **os.environ,
+            "FN_FORMAT": "http-stream",
+            "FN_LISTENER": f"unix:{self.socket}",
+            "AUTOSCALE_AUTH": "emulator",
+            "AUTOSCALE_COMPARTMENT_ALLOWLIST": DEMO_COMPARTMENT,
+            "AUTOSCALE_DATA_SCIENCE_ENDPOINT": self.emulator_url,
+            "AUTOSCALE_MONITORING_ENDPOINT": self.emulator_url,
+            **self.config,
+        }
+        fdk = str(Path(sys.executable).with_name("fdk"))
+        process = self._spawn([fdk, str(FUNCTION_DIR / "func.py"), "handler"], cwd=FUNCTION_DIR, env=env)
+        deadline = time.monotonic() + 30
+        while not os.path.exists(self.socket):
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"fdk did not start: {self._stderr(process)}")
+            time.sleep(0.02)
+
+    def _spawn(self, command, **kwargs) -> subprocess.Popen:
+        log = open(self.workdir / f"{len(self.processes)}.log", "wb")
+        self.logs.append(log)
+        process = subprocess.Popen(command, stderr=log, **kwargs)
+        self.processes.append(process)
+        return process
+
+    def _stderr(self, process: subprocess.Popen) -> str:
+        index = self.processes.index(process)
+        return (self.workdir / f"{index}.log").read_text(errors="replace")[-2000:]
+
+    def function_log(self) -> list[dict]:
+        """The function's JSON log lines so far (fdk's own debug lines are skipped)."""
+        lines = []
+        for raw in self._stderr(self.processes[1]).splitlines() if len(self.processes) > 1 else []:
+            try:
+                lines.append(json.loads(raw))
+            except ValueError:
+                continue
+        return lines
+
+    def invoke(self, body: bytes | dict) -> tuple[int, dict | str]:
+        raw = json.dumps(body).encode() if isinstance(body, dict) else body
+        status, data = invoke(self.socket, raw)
+        try:
+            return status, json.loads(data)
+        except ValueError:
+            return status, data.decode(errors="replace")
+
+    def admin(self, method: str, path: str, body: dict | None = None):
+        data = None if body is None else json.dumps(body).encode()
+        request = urllib.request.Request(self.emulator_url + path, data=data, method=method)
+        request.add_header("Content-Type", "application/json")
+        with urllib.request.urlopen(request, timeout=10) as response:
+            payload = response.read()
+        return json.loads(payload) if payload else None
+
+    def state(self) -> dict:
+        return self.admin("GET", "/_emulator/state")
+
+    def stop(self) -> None:
+        for process in reversed(self.processes):
+            if process.poll() is None:
+                process.terminate()
+                try:
+                    process.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    process.kill()
+                    process.wait()
+            if process.stdout:
+                process.stdout.close()
+        for log in self.logs:
+            log.close()
+        shutil.rmtree(self.workdir, ignore_errors=True)
