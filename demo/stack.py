@@ -84,6 +84,7 @@ class Stack:
             **os.environ,
             "FN_FORMAT": "http-stream",
             "FN_LISTENER": f"unix:{self.socket}",
+            "PYTHONPATH": str(FUNCTION_DIR),  # as the OCI build image does with /function
             "AUTOSCALE_AUTH": "emulator",
             "AUTOSCALE_COMPARTMENT_ALLOWLIST": DEMO_COMPARTMENT,
             "AUTOSCALE_DATA_SCIENCE_ENDPOINT": self.emulator_url,
@@ -105,14 +106,14 @@ class Stack:
         self.processes.append(process)
         return process
 
-    def _stderr(self, process: subprocess.Popen) -> str:
+    def _stderr(self, process: subprocess.Popen, tail: int = 2000) -> str:
         index = self.processes.index(process)
-        return (self.workdir / f"{index}.log").read_text(errors="replace")[-2000:]
+        return (self.workdir / f"{index}.log").read_text(errors="replace")[-tail:]
 
     def function_log(self) -> list[dict]:
         """The function's JSON log lines so far (fdk's own debug lines are skipped)."""
         lines = []
-        for raw in self._stderr(self.processes[1]).splitlines() if len(self.processes) > 1 else []:
+        for raw in self._stderr(self.processes[1], tail=0).splitlines() if len(self.processes) > 1 else []:
             try:
                 lines.append(json.loads(raw))
             except ValueError:

@@ -41,7 +41,7 @@ def test_high_cpu_scales_out_in_proportion_and_creates_the_low_alarm(run, store)
     assert full["pendingDuration"] == "PT5M" and full["repeatNotificationDuration"] == "PT10M"
     assert full["freeformTags"] == {"autoscale_owner": "oci-md-autoscaler", "autoscale_deployment": DEMO1}
     tags = deployment(store)["freeformTags"]
-    assert tags["autoscale_state_last_up"] == f"{T0:.0f}" and tags["autoscale_state_events"]
+    assert tags["autoscale_state_last_up"] == f"{T0:.3f}" and tags["autoscale_state_events"]
 
 
 def test_update_preserves_everything_it_does_not_change(run, store):

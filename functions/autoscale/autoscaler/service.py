@@ -145,7 +145,7 @@ def _verify_alarm(alarm: Alarm | None, title: str, metric: str, deployment_id: s
 def _state_tags(deployment: Deployment, decision: Decision, signal: Signal, now: float) -> dict[str, str]:
     """The deployment's tags plus our scaling state, written in the same update as the change."""
     tags = dict(deployment.tags)
-    tags[STATE_LAST_UP_TAG if signal.direction == "up" else STATE_LAST_DOWN_TAG] = f"{now:.0f}"
+    tags[STATE_LAST_UP_TAG if signal.direction == "up" else STATE_LAST_DOWN_TAG] = f"{now:.3f}"
     events = [*deployment.state.recent_events, signal.event_key][-RECENT_EVENTS_KEPT:]
     tags[STATE_EVENTS_TAG] = " ".join(events)
     return tags
