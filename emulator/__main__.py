@@ -1,0 +1,40 @@
+"""Run the emulator under uvicorn.
+
+    python -m emulator [--host 127.0.0.1] [--port 8765] [--seed emulator/seed.json] [--update-delay 2.0]
+
+The socket is bound and listening before anything is printed, so the one line
+"emulator listening on http://HOST:PORT" means it is ready. With --port 0 the OS picks a free port
+and that line carries the real one: tests start `python -m emulator --port 0` and read that line.
+"""
+
+import argparse
+import json
+import signal
+from pathlib import Path
+
+from emulator.app import bind_socket, create_app, make_server
+from emulator.store import Store
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m emulator", description=__doc__.splitlines()[0])
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8765, help="0 picks a free port (printed)")
+    parser.add_argument("--seed", type=Path, default=Path(__file__).with_name("seed.json"))
+    parser.add_argument("--update-delay", type=float, default=2.0, help="seconds a deployment stays UPDATING")
+    args = parser.parse_args(argv)
+
+    store = Store.from_seed(json.loads(args.seed.read_text()), update_delay_seconds=args.update_delay)
+    sock = bind_socket(args.host, args.port)
+    host, port = sock.getsockname()[:2]
+    print(f"emulator listening on http://{f'[{host}]' if ':' in host else host}:{port}", flush=True)
+    # uvicorn shuts down gracefully, then re-raises the signal it caught: make SIGTERM end like Ctrl-C (exit 0).
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    try:
+        make_server(create_app(store), args.host).run(sockets=[sock])
+    except KeyboardInterrupt:
+        pass
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,295 @@
+"""Starlette app serving a Store over the OCI REST API, plus admin endpoints under /_emulator."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import socket
+import threading
+import uuid
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from emulator.store import OciError, Store
+
+DS, MON = "/20190101", "/20180401"
+FAULT_CODES = {429: "TooManyRequests", 500: "InternalServerError", 503: "ServiceUnavailable"}
+
+
+class Faults:
+    """Armed faults, consumed in order: {"operation", "count", and one of "status" | "latency" | "drop"}.
+
+    "drop": true closes the connection before the call reaches the store; "drop": "after" applies the call first.
+    """
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._items: list[dict] = []
+
+    def add(self, spec) -> dict:
+        if not isinstance(spec, dict) or not isinstance(spec.get("operation"), str):
+            raise OciError(400, "InvalidParameter", "A fault needs an 'operation' (SDK operation name or '*')")
+        kinds = [k for k in ("status", "latency", "drop") if k in spec]
+        count = spec.get("count", 1)
+        if len(kinds) != 1 or not isinstance(count, int) or count < 1:
+            raise OciError(400, "InvalidParameter", "A fault needs exactly one of status/latency/drop and count >= 1")
+        if "status" in spec and spec["status"] not in FAULT_CODES:
+            raise OciError(400, "InvalidParameter", f"Fault status must be one of {sorted(FAULT_CODES)}")
+        if "drop" in spec and spec["drop"] not in (True, "after"):
+            raise OciError(400, "InvalidParameter", 'drop is true (before the call) or "after" (call applied)')
+        if "latency" in spec and not (isinstance(spec["latency"], int | float) and spec["latency"] >= 0):
+            raise OciError(400, "InvalidParameter", "Fault latency must be a number of seconds >= 0")
+        fault = {"operation": spec["operation"], "count": count, kinds[0]: spec[kinds[0]]}
+        with self._lock:
+            self._items.append(fault)
+        return fault
+
+    def take(self, operation: str) -> tuple[float, dict | None]:
+        """Consume the faults matching an operation: (total latency, first status/drop fault or None)."""
+        latency, action = 0.0, None
+        with self._lock:
+            for fault in self._items:
+                if fault["operation"] not in (operation, "*") or ("latency" not in fault and action):
+                    continue
+                fault["count"] -= 1
+                if "latency" in fault:
+                    latency += fault["latency"]
+                else:
+                    action = fault
+            self._items = [f for f in self._items if f["count"] > 0]
+        return latency, action
+
+    def list(self) -> list[dict]:
+        with self._lock:
+            return [dict(f) for f in self._items]
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+def _respond(request: Request, status: int, payload=None, headers: dict | None = None) -> Response:
+    headers = {"opc-request-id": request.headers.get("opc-request-id") or uuid.uuid4().hex.upper(), **(headers or {})}
+    if payload is None:
+        return Response(status_code=status, headers=headers)
+    return Response(json.dumps(payload), status_code=status, headers=headers, media_type="application/json")
+
+
+def _error(request: Request, status: int, code: str, message: str) -> Response:
+    return _respond(request, status, {"code": code, "message": message})
+
+
+def _page(request: Request, items: list, default_limit: int) -> tuple[list, dict]:
+    try:
+        limit = int(request.query_params.get("limit", default_limit))
+        offset = int(request.query_params.get("page", 0))
+    except ValueError:
+        raise OciError(
+            400, "InvalidParameter", "limit must be an integer and page a token from opc-next-page"
+        ) from None
+    if not 1 <= limit <= 1000 or offset < 0:
+        raise OciError(400, "InvalidParameter", "limit must be between 1 and 1000")
+    more = offset + limit < len(items)
+    return items[offset : offset + limit], ({"opc-next-page": str(offset + limit)} if more else {})
+
+
+def _require(request: Request, name: str) -> str:
+    value = request.query_params.get(name)
+    if not value:
+        raise OciError(400, "InvalidParameter", f"Query parameter {name} is required")
+    return value
+
+
+async def _drop_connection(request: Request) -> Response:
+    """Close the TCP connection without writing a byte, so the client sees a connection error.
+
+    Raising from the app is not enough: uvicorn answers an exception raised before the response starts with
+    a 500. uvicorn's `send` is a bound method of its per-request cycle object, which holds the transport.
+    """
+    transport = getattr(getattr(request.scope.get("emulator.raw_send"), "__self__", None), "transport", None)
+    if transport is None:
+        raise RuntimeError("drop fault: this server does not expose its transport")
+    transport.close()
+    for _ in range(3):  # let connection_lost run so uvicorn marks the cycle disconnected and sends nothing
+        await asyncio.sleep(0)
+    return Response(status_code=500)
+
+
+class _EmulatorApp(Starlette):
+    async def __call__(self, scope, receive, send):
+        scope["emulator.raw_send"] = send  # the server's own send, before Starlette's middleware wraps it
+        await super().__call__(scope, receive, send)
+
+
+def create_app(store: Store, faults: Faults | None = None) -> Starlette:
+    faults = faults or Faults()
+
+    def api(method: str, path: str, operation: str, handler, id_param: str | None = None) -> Route:
+        async def endpoint(request: Request) -> Response:
+            if "authorization" not in request.headers:
+                return _error(
+                    request, 401, "NotAuthenticated", "The required authentication information was not provided"
+                )
+            resource_id = request.path_params.get(id_param, "") if id_param else ""
+            latency, fault = faults.take(operation)
+            if latency:
+                await asyncio.sleep(latency)
+            if fault and fault.get("drop") != "after":
+                store.record(operation, resource_id)
+                if "drop" in fault:
+                    return await _drop_connection(request)
+                status = fault["status"]
+                return _error(request, status, FAULT_CODES[status], f"Injected fault for {operation}")
+            body = None
+            if method in ("POST", "PUT"):
+                try:
+                    body = json.loads(await request.body())
+                except ValueError:
+                    store.record(operation, resource_id)
+                    return _error(request, 400, "CannotParseRequest", "The request body is not valid JSON")
+            try:
+                status, payload, headers = handler(request, body)
+                response = _respond(request, status, payload, headers)
+            except OciError as e:
+                response = _error(request, e.status, e.code, e.message)
+            if fault:  # "drop": "after": the call took effect but its response is lost
+                return await _drop_connection(request)
+            return response
+
+        return Route(path, endpoint, methods=[method])
+
+    def if_match(request):
+        return request.headers.get("if-match")
+
+    def get_md(request, _):
+        body, etag = store.get_model_deployment(request.path_params["id"])
+        return 200, body, {"etag": etag}
+
+    def list_md(request, _):
+        q = request.query_params
+        items = store.list_model_deployments(
+            _require(request, "compartmentId"), q.get("lifecycleState"), q.get("displayName")
+        )
+        page, headers = _page(request, items, 100)
+        return 200, page, headers
+
+    def update_md(request, body):
+        wr_id = store.update_model_deployment(request.path_params["id"], body, if_match(request))
+        return 202, None, {"opc-work-request-id": wr_id}
+
+    def get_wr(request, _):
+        return 200, store.get_work_request(request.path_params["id"]), {}
+
+    def create_alarm(request, body):
+        alarm, etag = store.create_alarm(body, request.headers.get("opc-retry-token"))
+        return 200, alarm, {"etag": etag}
+
+    def get_alarm(request, _):
+        alarm, etag = store.get_alarm(request.path_params["id"])
+        return 200, alarm, {"etag": etag}
+
+    def list_alarms(request, _):
+        q = request.query_params
+        items = store.list_alarms(_require(request, "compartmentId"), q.get("displayName"), q.get("lifecycleState"))
+        page, headers = _page(request, items, 1000)
+        return 200, page, headers
+
+    def update_alarm(request, body):
+        alarm, etag = store.update_alarm(request.path_params["id"], body, if_match(request))
+        return 200, alarm, {"etag": etag}
+
+    def delete_alarm(request, _):
+        store.delete_alarm(request.path_params["id"], if_match(request))
+        return 204, None, {}
+
+    async def admin_state(request):
+        return _respond(request, 200, store.dump())
+
+    async def admin_reset(request):
+        raw = await request.body()
+        try:
+            seed = json.loads(raw) if raw.strip() else {}
+            Store.from_seed(seed)  # validate first: a bad seed must not leave the store half loaded
+            store.load(seed)
+        except (ValueError, TypeError, KeyError, AttributeError) as e:
+            return _error(request, 400, "InvalidParameter", f"Bad seed: {e!r}")
+        faults.clear()
+        return _respond(request, 200, store.dump())
+
+    async def admin_faults(request):
+        if request.method == "DELETE":
+            faults.clear()
+        elif request.method == "POST":
+            try:
+                faults.add(json.loads(await request.body()))
+            except ValueError:
+                return _error(request, 400, "CannotParseRequest", "The request body is not valid JSON")
+            except OciError as e:
+                return _error(request, e.status, e.code, e.message)
+        return _respond(request, 200, {"faults": faults.list()})
+
+    async def admin_calls(request):
+        return _respond(request, 200, [{"operation": op, "id": rid} for op, rid in list(store.calls)])
+
+    async def not_found(request, exc):
+        status = getattr(exc, "status_code", 404)
+        code = "MethodNotAllowed" if status == 405 else "NotFound"
+        return _error(request, status, code, f"No operation for {request.method} {request.url.path}")
+
+    routes = [
+        api("GET", DS + "/modelDeployments/{id}", "GetModelDeployment", get_md, "id"),
+        api("PUT", DS + "/modelDeployments/{id}", "UpdateModelDeployment", update_md, "id"),
+        api("GET", DS + "/modelDeployments", "ListModelDeployments", list_md),
+        api("GET", DS + "/workRequests/{id}", "GetWorkRequest", get_wr, "id"),
+        api("POST", MON + "/alarms", "CreateAlarm", create_alarm),
+        api("GET", MON + "/alarms", "ListAlarms", list_alarms),
+        api("GET", MON + "/alarms/{id}", "GetAlarm", get_alarm, "id"),
+        api("PUT", MON + "/alarms/{id}", "UpdateAlarm", update_alarm, "id"),
+        api("DELETE", MON + "/alarms/{id}", "DeleteAlarm", delete_alarm, "id"),
+        Route("/_emulator/state", admin_state, methods=["GET"]),
+        Route("/_emulator/reset", admin_reset, methods=["POST"]),
+        Route("/_emulator/faults", admin_faults, methods=["GET", "POST", "DELETE"]),
+        Route("/_emulator/calls", admin_calls, methods=["GET"]),
+    ]
+    app = _EmulatorApp(routes=routes, exception_handlers={404: not_found, 405: not_found})
+    app.state.store, app.state.faults = store, faults
+    return app
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """Bind and listen before uvicorn starts, so the port (also for port 0) is known and connectable at once.
+
+    proto must be IPPROTO_TCP: asyncio sets TCP_NODELAY on accepted sockets only then; without it every
+    keep-alive request waits ~40 ms for a delayed ACK (uvicorn writes headers and body separately).
+    """
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    return sock
+
+
+def make_server(app, host: str) -> uvicorn.Server:
+    config = uvicorn.Config(app, host=host, log_level="warning", lifespan="off", timeout_graceful_shutdown=1)
+    return uvicorn.Server(config)
+
+
+def serve_in_thread(store: Store, host: str = "127.0.0.1", port: int = 0, faults: Faults | None = None):
+    """Run the emulator in a daemon thread: returns (base_url, stop). stop() shuts it down and joins the thread."""
+    sock = bind_socket(host, port)
+    server = make_server(create_app(store, faults), host)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="oci-emulator", daemon=True)
+    thread.start()
+
+    def stop() -> None:
+        server.should_exit = True
+        thread.join(timeout=5)
+        sock.close()
+
+    bound_host, bound_port = sock.getsockname()[:2]
+    return f"http://{f'[{bound_host}]' if ':' in bound_host else bound_host}:{bound_port}", stop
