@@ -50,8 +50,14 @@ class OciGateway:
     @classmethod
     def from_settings(cls, settings: Settings) -> OciGateway:
         config, signer = _credentials(settings)
-        common = {"signer": signer, "retry_strategy": retry_strategy(settings.retry_budget_seconds)}
-        common["timeout"] = READ_TIMEOUT
+        common = {
+            "signer": signer,
+            "retry_strategy": retry_strategy(settings.retry_budget_seconds),
+            "timeout": READ_TIMEOUT,
+            # The SDK's default breaker is shared process-wide and would outlive this invocation in a warm
+            # function; retries within the budget, then a redelivery, are the recovery path instead.
+            "circuit_breaker_strategy": oci.circuit_breaker.NoCircuitBreakerStrategy(),
+        }
         return cls(
             oci.data_science.DataScienceClient(config, service_endpoint=settings.data_science_endpoint, **common),
             oci.monitoring.MonitoringClient(config, service_endpoint=settings.monitoring_endpoint, **common),

@@ -115,12 +115,20 @@ def _handle_target(message, target: Target, alarm, settings, gateway, now, outco
                 deployment, decision.target, _state_tags(deployment, decision, signal, now)
             )
         except Conflict as conflict:
-            # Another invocation changed the deployment first: its change answers this load too.
-            outcome.status, outcome.after = "conflict", outcome.before
-            outcome.reason = f"not applied, deployment changed concurrently ({conflict}); {decision.reason}"
-            return
+            if not _landed(gateway, deployment, signal):
+                # Another invocation changed the deployment first: its change answers this load too.
+                outcome.status, outcome.after = "conflict", outcome.before
+                outcome.reason = f"not applied, deployment changed concurrently ({conflict}); {decision.reason}"
+                return
+            outcome.reason += " (confirmed on re-read: the SDK retried an update whose response was lost)"
         outcome.status = "applied"
     outcome.low_alarm = _sync_low_alarm(decision, alarm, metric, target.deployment_id, policy, settings, gateway)
+
+
+def _landed(gateway: OciGateway, deployment: Deployment, signal: Signal) -> bool:
+    """Whether our own update is the one in place (its event key is on the deployment)."""
+    current = gateway.get_deployment(deployment.state.id)
+    return current is not None and signal.event_key in current.state.recent_events
 
 
 def _verify_alarm(alarm: Alarm | None, title: str, metric: str, deployment_id: str, settings: Settings) -> None:
