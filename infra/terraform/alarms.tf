@@ -1,0 +1,44 @@
+# The high-CPU / high-memory alarm of each deployment. The function creates and deletes the
+# matching low alarms itself. Routing is by notification title; the function checks that the
+# title, the query's resourceId and the alarm's compartment agree before acting.
+
+locals {
+  high_alarms = {
+    for alarm in flatten([
+      for key, d in var.deployments : [
+        for metric in ["cpu", "mem"] : {
+          key                   = key
+          metric                = metric
+          deployment_id         = d.deployment_id
+          metric_compartment_id = coalesce(d.compartment_id, var.compartment_ocid)
+          threshold             = local.high_thresholds[key][metric]
+        } if(metric == "cpu" ? d.cpu_alarm : d.mem_alarm)
+      ]
+    ]) : "${alarm.key}-${alarm.metric}" => alarm
+  }
+}
+
+resource "oci_monitoring_alarm" "high" {
+  for_each = local.high_alarms
+
+  compartment_id        = var.compartment_ocid
+  metric_compartment_id = each.value.metric_compartment_id
+  display_name          = "${var.name_prefix}-${each.value.key}-high-${each.value.metric}"
+  notification_title    = local.high_titles[each.value.metric]
+  namespace             = local.namespace
+  # Same form as constants.alarm_query(metric, deployment_id, ">", threshold).
+  query                        = "${local.metric_names[each.value.metric]}[1m]{resourceId = \"${each.value.deployment_id}\"}.mean() > ${each.value.threshold}"
+  severity                     = var.alarm_severity
+  is_enabled                   = true
+  destinations                 = [oci_ons_notification_topic.alarms.id]
+  pending_duration             = var.high_alarm_pending_duration
+  repeat_notification_duration = var.high_alarm_repeat_duration
+  # RAW is the JSON alarm message (dedupeKey, title, type, alarmMetaData, ...) that the function
+  # parses. PRETTY_JSON is the same JSON indented; ONS_OPTIMIZED is a friendly layout meant for
+  # email. RAW is also the API default, but stating it keeps a console edit from going unnoticed.
+  message_format       = "RAW"
+  notification_version = "1.X"
+  body                 = "Autoscaler routing alarm for model deployment ${each.value.deployment_id}. Do not change the notification title: it routes the alarm."
+  freeform_tags        = merge(local.tags, { (local.deployment_tag_key) = each.value.deployment_id })
+  defined_tags         = var.defined_tags
+}

@@ -1,0 +1,44 @@
+output "topic_id" {
+  description = "OCID of the Notifications topic."
+  value       = module.autoscaler.topic_id
+}
+
+output "application_name" {
+  description = "Functions application name: fn invoke <application_name> autoscale < alarms/<file>.json."
+  value       = module.autoscaler.application_name
+}
+
+output "application_id" {
+  description = "OCID of the Functions application."
+  value       = module.autoscaler.application_id
+}
+
+output "function_id" {
+  description = "OCID of the autoscaler function."
+  value       = module.autoscaler.function_id
+}
+
+output "alarm_ids" {
+  description = "High alarm OCIDs per deployment key."
+  value       = module.autoscaler.alarm_ids
+}
+
+output "dynamic_group_name" {
+  description = "Dynamic group matching the function."
+  value       = module.autoscaler.dynamic_group_name
+}
+
+output "policy_name" {
+  description = "IAM policy of the function."
+  value       = module.autoscaler.policy_name
+}
+
+output "deployment_ids" {
+  description = "Model deployment OCID per key."
+  value       = module.autoscaler.deployment_ids
+}
+
+output "deployment_override_tags" {
+  description = "Freeform tags to merge into each deployment (see the module README)."
+  value       = module.autoscaler.deployment_override_tags
+}

@@ -1,0 +1,89 @@
+# Shared values. The resources are split by concern: notifications.tf (topic + subscription),
+# functions.tf (application + function), iam.tf (dynamic group + policy), alarms.tf (high alarms),
+# network.tf (optional VCN).
+
+locals {
+  # --- The contract with the function (functions/autoscale/autoscaler/constants.py). ----------
+  # tests/terraform checks that these values equal the function's constants.
+  namespace           = "oci_datascience_modeldeploy"
+  metric_names        = { cpu = "CpuUtilization", mem = "MemoryUtilization" }
+  high_titles         = { cpu = "model_deployment_high_cpu", mem = "model_deployment_high_mem" }
+  owner_tags          = { autoscale_owner = "oci-md-autoscaler" }
+  deployment_tag_key  = "autoscale_deployment"
+  override_tag_prefix = "autoscale_"
+
+  tags = merge(var.freeform_tags, local.owner_tags)
+
+  # --- Placement. --------------------------------------------------------------------------------
+  policy_compartment_id = coalesce(var.policy_compartment_ocid, var.compartment_ocid)
+  deployment_compartment_ids = distinct([
+    for d in values(var.deployments) : coalesce(d.compartment_id, var.compartment_ocid)
+  ])
+  # The alarms live in compartment_ocid (the function creates each low alarm beside the high alarm
+  # that fired) and watch the deployments' compartments. The function refuses an alarm unless both
+  # its compartment and its metric compartment are allowlisted, and a deployment unless its
+  # compartment is: so the allowlist is exactly these compartments.
+  compartment_allowlist = distinct(concat([var.compartment_ocid], local.deployment_compartment_ids))
+
+  # --- The function's config: exactly the keys of settings.setting_keys() (checked by tests). --
+  # Values must be strings. The endpoint keys are for the local emulator only: "" means "the
+  # service's regional endpoint" (settings.py treats a blank endpoint as unset).
+  function_config = {
+    AUTOSCALE_AUTH                        = "resource_principal"
+    AUTOSCALE_COMPARTMENT_ALLOWLIST       = join(",", local.compartment_allowlist)
+    AUTOSCALE_CPU_LOW_THRESHOLD           = tostring(var.scaling.cpu_low_threshold)
+    AUTOSCALE_CPU_MODE                    = var.scaling.cpu_mode
+    AUTOSCALE_CPU_TARGET                  = tostring(var.scaling.cpu_target)
+    AUTOSCALE_DATA_SCIENCE_ENDPOINT       = ""
+    AUTOSCALE_DRY_RUN                     = tostring(var.dry_run)
+    AUTOSCALE_LOW_ALARM_PENDING_DURATION  = var.low_alarm_pending_duration
+    AUTOSCALE_LOW_ALARM_REPEAT_DURATION   = var.low_alarm_repeat_duration
+    AUTOSCALE_MAX_ALARM_AGE_SECONDS       = tostring(var.scaling.max_alarm_age_seconds)
+    AUTOSCALE_MAX_INSTANCES               = tostring(var.scaling.max_instances)
+    AUTOSCALE_MEM_LOW_THRESHOLD           = tostring(var.scaling.mem_low_threshold)
+    AUTOSCALE_MEM_MODE                    = var.scaling.mem_mode
+    AUTOSCALE_MEM_TARGET                  = tostring(var.scaling.mem_target)
+    AUTOSCALE_MIN_INSTANCES               = tostring(var.scaling.min_instances)
+    AUTOSCALE_MONITORING_ENDPOINT         = ""
+    AUTOSCALE_RETRY_BUDGET_SECONDS        = tostring(var.retry_budget_seconds)
+    AUTOSCALE_SCALE_DOWN_COOLDOWN_SECONDS = tostring(var.scaling.scale_down_cooldown_seconds)
+    AUTOSCALE_SCALE_UP_COOLDOWN_SECONDS   = tostring(var.scaling.scale_up_cooldown_seconds)
+    AUTOSCALE_SHAPE_LADDER                = join(",", var.scaling.shape_ladder)
+  }
+
+  # --- Per-deployment overrides: the tags the function reads from the DEPLOYMENT. --------------
+  # Terraform does not own the deployments, so it cannot write these tags; they are an output.
+  deployment_override_tags = {
+    for key, d in var.deployments : key => merge(
+      {
+        for name, value in d.overrides : "${local.override_tag_prefix}${name}" => tostring(value)
+        if value != null && name != "shape_ladder"
+      },
+      {
+        for name, value in d.overrides : "${local.override_tag_prefix}${name}" => join(",", value)
+        if value != null && name == "shape_ladder"
+      },
+    )
+  }
+
+  # The policy each deployment ends up with (defaults + overrides), to catch inconsistent
+  # combinations at plan time instead of as a ConfigError inside the function.
+  effective_policies = {
+    for key, d in var.deployments : key => merge(var.scaling, { for name, value in d.overrides : name => value if value != null })
+  }
+  high_thresholds = {
+    for key, d in var.deployments : key => {
+      cpu = coalesce(d.cpu_high_threshold, var.cpu_high_threshold)
+      mem = coalesce(d.mem_high_threshold, var.mem_high_threshold)
+    }
+  }
+  policy_problems = flatten([
+    for key, p in local.effective_policies : concat(
+      p.min_instances <= p.max_instances ? [] : ["${key}: min_instances ${p.min_instances} > max_instances ${p.max_instances}"],
+      p.cpu_low_threshold < p.cpu_target ? [] : ["${key}: cpu_low_threshold ${p.cpu_low_threshold} is not below cpu_target ${p.cpu_target}"],
+      p.mem_low_threshold < p.mem_target ? [] : ["${key}: mem_low_threshold ${p.mem_low_threshold} is not below mem_target ${p.mem_target}"],
+      local.high_thresholds[key].cpu > p.cpu_target ? [] : ["${key}: CPU high threshold ${local.high_thresholds[key].cpu} is not above cpu_target ${p.cpu_target}"],
+      local.high_thresholds[key].mem > p.mem_target ? [] : ["${key}: memory high threshold ${local.high_thresholds[key].mem} is not above mem_target ${p.mem_target}"],
+    )
+  ])
+}

@@ -1,0 +1,412 @@
+# Inputs of the autoscaler module. Validations catch values that would otherwise only fail in the
+# cloud (or, worse, make the function reject its own configuration at its first invocation).
+
+# --- Where things go ---------------------------------------------------------------------------
+
+variable "tenancy_ocid" {
+  description = "OCID of the tenancy. The dynamic group is created here (dynamic groups always live in the tenancy)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^ocid1\\.tenancy\\.", var.tenancy_ocid))
+    error_message = "tenancy_ocid must be a tenancy OCID (ocid1.tenancy...)."
+  }
+}
+
+variable "compartment_ocid" {
+  description = "OCID of the compartment for the autoscaler's own resources: topic, subscription, Functions application and function, alarms, policy (by default) and the optional VCN."
+  type        = string
+
+  validation {
+    condition     = can(regex("^ocid1\\.(compartment|tenancy)\\.", var.compartment_ocid))
+    error_message = "compartment_ocid must be a compartment OCID (ocid1.compartment... or the tenancy OCID for the root compartment)."
+  }
+}
+
+variable "policy_compartment_ocid" {
+  description = "OCID of the compartment the IAM policy is attached to. A policy can only name its own compartment and the compartments below it, so when deployments live outside compartment_ocid's subtree set this to a common ancestor. Null means compartment_ocid. The statements stay scoped to the named compartments either way."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.policy_compartment_ocid == null ? true : can(regex("^ocid1\\.(compartment|tenancy)\\.", var.policy_compartment_ocid))
+    error_message = "policy_compartment_ocid must be null or a compartment/tenancy OCID."
+  }
+}
+
+variable "name_prefix" {
+  description = "Prefix of every display name. The topic and the dynamic group names must be unique in the tenancy, so use one prefix per installation."
+  type        = string
+  default     = "md-autoscale"
+
+  validation {
+    condition     = can(regex("^[A-Za-z][A-Za-z0-9_-]{0,39}$", var.name_prefix))
+    error_message = "name_prefix must start with a letter and contain at most 40 letters, digits, '-' or '_'."
+  }
+}
+
+variable "freeform_tags" {
+  description = "Freeform tags added to every resource. The module always adds autoscale_owner = oci-md-autoscaler (it wins over a tag of the same key here)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "defined_tags" {
+  description = "Defined tags (\"Namespace.Key\" = value) added to every resource."
+  type        = map(string)
+  default     = {}
+}
+
+# --- Network -----------------------------------------------------------------------------------
+
+variable "subnet_ids" {
+  description = "Subnet OCIDs for the Functions application. Empty: the module creates a VCN with one private subnet and a service gateway to all services in the Oracle Services Network."
+  type        = list(string)
+  default     = []
+
+  validation {
+    condition     = alltrue([for id in var.subnet_ids : can(regex("^ocid1\\.subnet\\.", id))])
+    error_message = "Every subnet_ids entry must be a subnet OCID (ocid1.subnet...)."
+  }
+}
+
+variable "vcn_cidr_block" {
+  description = "CIDR block of the VCN created when subnet_ids is empty."
+  type        = string
+  default     = "10.0.0.0/16"
+
+  validation {
+    condition     = can(cidrhost(var.vcn_cidr_block, 0))
+    error_message = "vcn_cidr_block must be an IPv4 CIDR block such as 10.0.0.0/16."
+  }
+}
+
+variable "subnet_cidr_block" {
+  description = "CIDR block of the private subnet created when subnet_ids is empty; must lie inside vcn_cidr_block."
+  type        = string
+  default     = "10.0.0.0/24"
+
+  validation {
+    condition     = can(cidrhost(var.subnet_cidr_block, 0))
+    error_message = "subnet_cidr_block must be an IPv4 CIDR block such as 10.0.0.0/24."
+  }
+}
+
+# --- The function ------------------------------------------------------------------------------
+
+variable "function_image" {
+  description = "Container image of the function in OCI Registry, with a tag or digest, e.g. iad.ocir.io/<namespace>/md-autoscale/autoscale:0.1.0 (see README: fn build + docker push)."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z0-9.-]+/[^\\s]+(:[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}|@sha256:[0-9a-f]{64})$", var.function_image))
+    error_message = "function_image must be REGISTRY/PATH:TAG or REGISTRY/PATH@sha256:DIGEST."
+  }
+}
+
+variable "function_memory_in_mbs" {
+  description = "Memory of the function in MB (OCI Functions allows 128, 256, 512, 1024, 2048 or 3072). The OCI SDK needs about 60 MiB."
+  type        = number
+  default     = 256
+
+  validation {
+    condition     = contains([128, 256, 512, 1024, 2048, 3072], var.function_memory_in_mbs)
+    error_message = "function_memory_in_mbs must be one of 128, 256, 512, 1024, 2048, 3072."
+  }
+}
+
+variable "function_timeout_in_seconds" {
+  description = "Timeout of one invocation in seconds (OCI Functions maximum: 300). Must exceed retry_budget_seconds."
+  type        = number
+  default     = 60
+
+  validation {
+    condition     = var.function_timeout_in_seconds >= 5 && var.function_timeout_in_seconds <= 300 && floor(var.function_timeout_in_seconds) == var.function_timeout_in_seconds
+    error_message = "function_timeout_in_seconds must be a whole number from 5 to 300."
+  }
+}
+
+variable "function_shape" {
+  description = "Architecture of the Functions application; the image must be built for it."
+  type        = string
+  default     = "GENERIC_X86"
+
+  validation {
+    condition     = contains(["GENERIC_X86", "GENERIC_ARM", "GENERIC_X86_ARM"], var.function_shape)
+    error_message = "function_shape must be GENERIC_X86, GENERIC_ARM or GENERIC_X86_ARM."
+  }
+}
+
+# --- What the function does (its config: AUTOSCALE_*) ------------------------------------------
+
+variable "scaling" {
+  description = "Default scaling policy, written to the function config (AUTOSCALE_<NAME>). Modes: horizontal (instance count) or vertical (shape ladder). Ladder rungs: SHAPE or SHAPE:OCPUS:MEMORY_GB, smallest first. Targets and thresholds are percentages. max_alarm_age_seconds: ignore alarm events older than this (late redeliveries; 0 = off). Any attribute can be overridden per deployment (deployments[*].overrides)."
+  type = object({
+    cpu_mode                    = optional(string, "horizontal")
+    mem_mode                    = optional(string, "vertical")
+    min_instances               = optional(number, 1)
+    max_instances               = optional(number, 4)
+    shape_ladder                = optional(list(string), ["VM.Standard.E4.Flex:1:16", "VM.Standard.E4.Flex:2:32", "VM.Standard.E4.Flex:4:64", "VM.Standard.E4.Flex:8:128"])
+    cpu_target                  = optional(number, 60)
+    mem_target                  = optional(number, 60)
+    cpu_low_threshold           = optional(number, 20)
+    mem_low_threshold           = optional(number, 20)
+    scale_up_cooldown_seconds   = optional(number, 300)
+    scale_down_cooldown_seconds = optional(number, 600)
+    max_alarm_age_seconds       = optional(number, 0)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = contains(["horizontal", "vertical"], var.scaling.cpu_mode) && contains(["horizontal", "vertical"], var.scaling.mem_mode)
+    error_message = "scaling.cpu_mode and scaling.mem_mode must be horizontal or vertical."
+  }
+  validation {
+    condition     = var.scaling.min_instances >= 1 && floor(var.scaling.min_instances) == var.scaling.min_instances && floor(var.scaling.max_instances) == var.scaling.max_instances && var.scaling.min_instances <= var.scaling.max_instances
+    error_message = "scaling.min_instances and scaling.max_instances must be whole numbers with 1 <= min_instances <= max_instances."
+  }
+  validation {
+    condition = length(var.scaling.shape_ladder) > 0 && length(distinct(var.scaling.shape_ladder)) == length(var.scaling.shape_ladder) && alltrue([
+      for rung in var.scaling.shape_ladder : can(regex("^[A-Za-z0-9][A-Za-z0-9._-]*(:[0-9.]+:[0-9.]+)?$", rung)) && (length(split(":", rung)) == 1 ? true : try(tonumber(split(":", rung)[1]) > 0 && tonumber(split(":", rung)[2]) > 0, false))
+    ])
+    error_message = "scaling.shape_ladder must be a non-empty list of distinct rungs, each SHAPE or SHAPE:OCPUS:MEMORY_GB with positive numbers (e.g. VM.Standard.E4.Flex:2:32)."
+  }
+  validation {
+    condition = alltrue([
+      for value in [var.scaling.cpu_target, var.scaling.mem_target, var.scaling.cpu_low_threshold, var.scaling.mem_low_threshold] : value > 0 && value <= 100
+    ]) && var.scaling.cpu_low_threshold < var.scaling.cpu_target && var.scaling.mem_low_threshold < var.scaling.mem_target
+    error_message = "scaling targets and low thresholds must be percentages in (0, 100], each low threshold below its target."
+  }
+  validation {
+    condition = alltrue([
+      for seconds in [var.scaling.scale_up_cooldown_seconds, var.scaling.scale_down_cooldown_seconds, var.scaling.max_alarm_age_seconds] : seconds >= 0 && floor(seconds) == seconds
+    ])
+    error_message = "scaling cooldowns and max_alarm_age_seconds must be whole numbers of seconds >= 0."
+  }
+}
+
+variable "dry_run" {
+  description = "When true the function decides and logs but does not update deployments or alarms (AUTOSCALE_DRY_RUN)."
+  type        = bool
+  default     = false
+  nullable    = false
+}
+
+variable "retry_budget_seconds" {
+  description = "Time the OCI SDK may spend retrying one OCI call (AUTOSCALE_RETRY_BUDGET_SECONDS). An invocation makes about 5 calls per deployment: keep 5 x budget under function_timeout_in_seconds."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.retry_budget_seconds > 0 && var.retry_budget_seconds <= 300
+    error_message = "retry_budget_seconds must be in (0, 300]."
+  }
+}
+
+variable "low_alarm_pending_duration" {
+  description = "Pending duration (ISO-8601, e.g. PT5M) of the low alarms the function creates (AUTOSCALE_LOW_ALARM_PENDING_DURATION)."
+  type        = string
+  default     = "PT5M"
+
+  validation {
+    condition     = can(regex("^PT([0-9]+H)?([0-9]+M)?([0-9]+S)?$", var.low_alarm_pending_duration)) && var.low_alarm_pending_duration != "PT"
+    error_message = "low_alarm_pending_duration must be an ISO-8601 duration such as PT5M."
+  }
+}
+
+variable "low_alarm_repeat_duration" {
+  description = "Repeat-notification duration (ISO-8601, e.g. PT10M) of the low alarms the function creates (AUTOSCALE_LOW_ALARM_REPEAT_DURATION)."
+  type        = string
+  default     = "PT10M"
+
+  validation {
+    condition     = can(regex("^PT([0-9]+H)?([0-9]+M)?([0-9]+S)?$", var.low_alarm_repeat_duration)) && var.low_alarm_repeat_duration != "PT"
+    error_message = "low_alarm_repeat_duration must be an ISO-8601 duration such as PT10M."
+  }
+}
+
+# --- The high alarms Terraform creates ---------------------------------------------------------
+
+variable "cpu_high_threshold" {
+  description = "Default CPU utilisation (%) above which a deployment's high-CPU alarm fires; must exceed the CPU target."
+  type        = number
+  default     = 80
+
+  validation {
+    condition     = var.cpu_high_threshold > 0 && var.cpu_high_threshold <= 100
+    error_message = "cpu_high_threshold must be a percentage in (0, 100]."
+  }
+}
+
+variable "mem_high_threshold" {
+  description = "Default memory utilisation (%) above which a deployment's high-memory alarm fires; must exceed the memory target."
+  type        = number
+  default     = 80
+
+  validation {
+    condition     = var.mem_high_threshold > 0 && var.mem_high_threshold <= 100
+    error_message = "mem_high_threshold must be a percentage in (0, 100]."
+  }
+}
+
+variable "high_alarm_pending_duration" {
+  description = "How long (ISO-8601, PT1M to PT1H) the high condition must hold before the alarm fires."
+  type        = string
+  default     = "PT5M"
+
+  validation {
+    condition     = can(regex("^PT([0-9]+H)?([0-9]+M)?([0-9]+S)?$", var.high_alarm_pending_duration)) && var.high_alarm_pending_duration != "PT"
+    error_message = "high_alarm_pending_duration must be an ISO-8601 duration such as PT5M."
+  }
+}
+
+variable "high_alarm_repeat_duration" {
+  description = "While a high alarm keeps firing it notifies again after this long (ISO-8601), so scaling continues step by step. Keep it at least as long as the scale-up cooldown."
+  type        = string
+  default     = "PT5M"
+
+  validation {
+    condition     = can(regex("^PT([0-9]+H)?([0-9]+M)?([0-9]+S)?$", var.high_alarm_repeat_duration)) && var.high_alarm_repeat_duration != "PT"
+    error_message = "high_alarm_repeat_duration must be an ISO-8601 duration such as PT5M."
+  }
+}
+
+variable "alarm_severity" {
+  description = "Severity of the high alarms."
+  type        = string
+  default     = "CRITICAL"
+
+  validation {
+    condition     = contains(["CRITICAL", "ERROR", "WARNING", "INFO"], var.alarm_severity)
+    error_message = "alarm_severity must be CRITICAL, ERROR, WARNING or INFO."
+  }
+}
+
+# --- IAM ---------------------------------------------------------------------------------------
+
+variable "dynamic_group_matching" {
+  description = "How the dynamic group matches the function: function_id (only this function; default) or compartment (every function in compartment_ocid)."
+  type        = string
+  default     = "function_id"
+
+  validation {
+    condition     = contains(["function_id", "compartment"], var.dynamic_group_matching)
+    error_message = "dynamic_group_matching must be function_id or compartment."
+  }
+}
+
+variable "model_deployment_verb" {
+  description = "IAM verb on data-science-model-deployments. use covers GetModelDeployment and UpdateModelDeployment in OCI's verb model; manage adds create/delete/move, which the function never calls."
+  type        = string
+  default     = "use"
+
+  validation {
+    condition     = contains(["use", "manage"], var.model_deployment_verb)
+    error_message = "model_deployment_verb must be use or manage."
+  }
+}
+
+# --- What to scale -----------------------------------------------------------------------------
+
+variable "deployments" {
+  description = <<-EOT
+    Model deployments to autoscale, keyed by a short name used in display names. Per deployment:
+    deployment_id (required); compartment_id (the deployment's compartment, where its metrics are;
+    default compartment_ocid); cpu_alarm / mem_alarm (create that high alarm; default true);
+    cpu_high_threshold / mem_high_threshold (override the defaults); overrides (any attribute of
+    var.scaling for this deployment only; emitted as the output deployment_override_tags, which you
+    apply to the deployment's freeform tags: see README).
+  EOT
+  type = map(object({
+    deployment_id      = string
+    compartment_id     = optional(string)
+    cpu_alarm          = optional(bool, true)
+    mem_alarm          = optional(bool, true)
+    cpu_high_threshold = optional(number)
+    mem_high_threshold = optional(number)
+    overrides = optional(object({
+      cpu_mode                    = optional(string)
+      mem_mode                    = optional(string)
+      min_instances               = optional(number)
+      max_instances               = optional(number)
+      shape_ladder                = optional(list(string))
+      cpu_target                  = optional(number)
+      mem_target                  = optional(number)
+      cpu_low_threshold           = optional(number)
+      mem_low_threshold           = optional(number)
+      scale_up_cooldown_seconds   = optional(number)
+      scale_down_cooldown_seconds = optional(number)
+      max_alarm_age_seconds       = optional(number)
+    }), {})
+  }))
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = alltrue([for key in keys(var.deployments) : can(regex("^[a-z0-9][a-z0-9_-]{0,39}$", key))])
+    error_message = "deployments keys must be 1-40 lowercase letters, digits, '-' or '_' (they appear in display names)."
+  }
+  validation {
+    condition     = alltrue([for d in values(var.deployments) : can(regex("^ocid1\\.datasciencemodeldeployment\\.", d.deployment_id))])
+    error_message = "Every deployment_id must be a model deployment OCID (ocid1.datasciencemodeldeployment...)."
+  }
+  validation {
+    condition     = length(distinct([for d in values(var.deployments) : d.deployment_id])) == length(var.deployments)
+    error_message = "Each model deployment may appear only once in deployments."
+  }
+  validation {
+    condition     = alltrue([for d in values(var.deployments) : d.compartment_id == null ? true : can(regex("^ocid1\\.(compartment|tenancy)\\.", d.compartment_id))])
+    error_message = "deployments[*].compartment_id must be null or a compartment OCID."
+  }
+  validation {
+    condition = alltrue(flatten([
+      for d in values(var.deployments) : [
+        for value in [d.cpu_high_threshold, d.mem_high_threshold] : value == null ? true : (value > 0 && value <= 100)
+      ]
+    ]))
+    error_message = "deployments[*].cpu_high_threshold and mem_high_threshold must be percentages in (0, 100]."
+  }
+  validation {
+    condition = alltrue(flatten([
+      for d in values(var.deployments) : [
+        for mode in [d.overrides.cpu_mode, d.overrides.mem_mode] : mode == null ? true : contains(["horizontal", "vertical"], mode)
+      ]
+    ]))
+    error_message = "deployments[*].overrides.cpu_mode and mem_mode must be horizontal or vertical."
+  }
+  validation {
+    condition = alltrue(flatten([
+      for d in values(var.deployments) : [
+        for instances in [d.overrides.min_instances, d.overrides.max_instances] : instances == null ? true : (instances >= 1 && floor(instances) == instances)
+      ]
+    ]))
+    error_message = "deployments[*].overrides.min_instances and max_instances must be whole numbers >= 1."
+  }
+  validation {
+    condition = alltrue([
+      for d in values(var.deployments) : d.overrides.shape_ladder == null ? true : (
+        length(d.overrides.shape_ladder) > 0 && length(distinct(d.overrides.shape_ladder)) == length(d.overrides.shape_ladder) && length(join(",", d.overrides.shape_ladder)) <= 256 && alltrue([
+          for rung in d.overrides.shape_ladder : can(regex("^[A-Za-z0-9][A-Za-z0-9._-]*(:[0-9.]+:[0-9.]+)?$", rung)) && (length(split(":", rung)) == 1 ? true : try(tonumber(split(":", rung)[1]) > 0 && tonumber(split(":", rung)[2]) > 0, false))
+        ])
+      )
+    ])
+    error_message = "deployments[*].overrides.shape_ladder must be a non-empty list of distinct SHAPE or SHAPE:OCPUS:MEMORY_GB rungs, at most 256 characters joined (a freeform tag value limit)."
+  }
+  validation {
+    condition = alltrue(flatten([
+      for d in values(var.deployments) : [
+        for value in [d.overrides.cpu_target, d.overrides.mem_target, d.overrides.cpu_low_threshold, d.overrides.mem_low_threshold] : value == null ? true : (value > 0 && value <= 100)
+      ]
+    ]))
+    error_message = "deployments[*].overrides targets and low thresholds must be percentages in (0, 100]."
+  }
+  validation {
+    condition = alltrue(flatten([
+      for d in values(var.deployments) : [
+        for seconds in [d.overrides.scale_up_cooldown_seconds, d.overrides.scale_down_cooldown_seconds, d.overrides.max_alarm_age_seconds] : seconds == null ? true : (seconds >= 0 && floor(seconds) == seconds)
+      ]
+    ]))
+    error_message = "deployments[*].overrides cooldowns and max_alarm_age_seconds must be whole numbers of seconds >= 0."
+  }
+}
