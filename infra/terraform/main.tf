@@ -45,6 +45,7 @@ locals {
     AUTOSCALE_MEM_TARGET                  = tostring(var.scaling.mem_target)
     AUTOSCALE_MIN_INSTANCES               = tostring(var.scaling.min_instances)
     AUTOSCALE_MONITORING_ENDPOINT         = ""
+    AUTOSCALE_OCI_TIMEOUT_SECONDS         = tostring(var.oci_timeout_seconds)
     AUTOSCALE_RETRY_BUDGET_SECONDS        = tostring(var.retry_budget_seconds)
     AUTOSCALE_SCALE_DOWN_COOLDOWN_SECONDS = tostring(var.scaling.scale_down_cooldown_seconds)
     AUTOSCALE_SCALE_UP_COOLDOWN_SECONDS   = tostring(var.scaling.scale_up_cooldown_seconds)

@@ -204,6 +204,17 @@ variable "retry_budget_seconds" {
   }
 }
 
+variable "oci_timeout_seconds" {
+  description = "Read timeout in seconds of one OCI HTTP call made by the function (AUTOSCALE_OCI_TIMEOUT_SECONDS); a timed-out call is retried within retry_budget_seconds."
+  type        = number
+  default     = 10
+
+  validation {
+    condition     = var.oci_timeout_seconds > 0 && var.oci_timeout_seconds <= 60
+    error_message = "oci_timeout_seconds must be in (0, 60]."
+  }
+}
+
 variable "low_alarm_pending_duration" {
   description = "Pending duration (ISO-8601, e.g. PT5M) of the low alarms the function creates (AUTOSCALE_LOW_ALARM_PENDING_DURATION)."
   type        = string

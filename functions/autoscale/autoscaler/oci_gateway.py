@@ -12,7 +12,8 @@ from .constants import OWNER_TAG, OWNER_VALUE, STATE_EVENTS_TAG, STATE_LAST_DOWN
 from .policy import Capacity, DeploymentState
 from .settings import Settings, Shape
 
-READ_TIMEOUT = (3.0, 10.0)  # connect, read seconds: well inside the function deadline
+CONNECT_TIMEOUT_SECONDS = 3.0
+GONE = ("DELETING", "DELETED")
 
 
 class Conflict(Exception):
@@ -53,7 +54,7 @@ class OciGateway:
         common = {
             "signer": signer,
             "retry_strategy": retry_strategy(settings.retry_budget_seconds),
-            "timeout": READ_TIMEOUT,
+            "timeout": (CONNECT_TIMEOUT_SECONDS, settings.oci_timeout_seconds),
             # The SDK's default breaker is shared process-wide and would outlive this invocation in a warm
             # function; retries within the budget, then a redelivery, are the recovery path instead.
             "circuit_breaker_strategy": oci.circuit_breaker.NoCircuitBreakerStrategy(),
@@ -126,9 +127,17 @@ class OciGateway:
 
     def owned_alarms(self, compartment_id: str, display_name: str) -> list[str]:
         """Ids of the live alarms with this display name that the autoscaler created, in OCI's list order."""
-        alarms = oci.pagination.list_call_get_all_results(
-            self.monitoring.list_alarms, compartment_id, display_name=display_name, lifecycle_state="ACTIVE"
-        ).data
+        # Not oci.pagination.list_call_get_all_results: it wraps every page in the SDK's default retry
+        # strategy (8 attempts, up to 600 s) on top of ours, far past the function's deadline.
+        alarms, page = [], None
+        while True:
+            response = self.monitoring.list_alarms(
+                compartment_id, display_name=display_name, lifecycle_state="ACTIVE", page=page
+            )
+            alarms += response.data
+            page = response.next_page
+            if not page:
+                break
         return [a.id for a in alarms if (a.freeform_tags or {}).get(OWNER_TAG) == OWNER_VALUE]
 
     def create_alarm(self, details: dict) -> str:
@@ -138,7 +147,10 @@ class OciGateway:
         try:
             self.monitoring.delete_alarm(alarm_id)
         except oci.exceptions.ServiceError as error:
-            if error.status != 404:  # already gone is what we wanted
+            # Already gone is what we wanted; a 409 comes from a retried delete whose first try landed.
+            if error.status == 404:
+                return
+            if error.status != 409 or self.monitoring.get_alarm(alarm_id).data.lifecycle_state not in GONE:
                 raise
 
 
