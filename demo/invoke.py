@@ -15,12 +15,12 @@ def main() -> int:
     parser.add_argument("--socket", default="run/fn.sock", help="the function's fdk unix socket")
     args = parser.parse_args()
     with open(args.payload, "rb") as file:
-        status, data = invoke(args.socket, file.read())
+        status, data, http_status = invoke(args.socket, file.read())
     try:
         print(json.dumps(json.loads(data), indent=2))
     except ValueError:
         print(data.decode(errors="replace"))
-    print(f"HTTP {status}", file=sys.stderr)
+    print(f"HTTP {status}" + (f" (Fn-Http-Status {http_status})" if http_status else ""), file=sys.stderr)
     return 0 if status < 500 else 1
 
 

@@ -30,11 +30,12 @@ class UnixHTTPConnection(http.client.HTTPConnection):
         self.sock.connect(self.path)
 
 
-def invoke(socket_path: str, body: bytes, call_id: str = "local") -> tuple[int, bytes]:
+def invoke(socket_path: str, body: bytes, call_id: str = "local") -> tuple[int, bytes, str | None]:
     """POST /call on the fdk socket, as the Fn server does for `fn invoke` and for Notifications.
 
     fdk only passes 200, 502 and 504 through; a handler's other status (our 400 for a rejected
     message) travels in the Fn-Http-Status header, so Notifications does not redeliver it.
+    Returns (status, body, Fn-Http-Status).
     """
     connection = UnixHTTPConnection(socket_path)
     try:
@@ -42,7 +43,7 @@ def invoke(socket_path: str, body: bytes, call_id: str = "local") -> tuple[int, 
             "POST", "/call", body=body, headers={"Fn-Call-Id": call_id, "Content-Type": "application/json"}
         )
         response = connection.getresponse()
-        return response.status, response.read()
+        return response.status, response.read(), response.getheader("Fn-Http-Status")
     finally:
         connection.close()
 
@@ -122,7 +123,7 @@ class Stack:
 
     def invoke(self, body: bytes | dict) -> tuple[int, dict | str]:
         raw = json.dumps(body).encode() if isinstance(body, dict) else body
-        status, data = invoke(self.socket, raw)
+        status, data, _ = invoke(self.socket, raw)
         try:
             return status, json.loads(data)
         except ValueError:
