@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass, replace
 from enum import StrEnum
 
+from .cost import hourly_price, size
 from .settings import Policy, Shape
 
 
@@ -86,8 +87,11 @@ def decide(state: DeploymentState, signal: Signal, policy: Policy, now: float) -
     if waiting > 0:
         return replace(hold, reason=f"{signal.direction} cooldown: {waiting:.0f} s left")
 
-    if policy.mode(signal.metric) == "horizontal":
+    mode = policy.mode(signal.metric)
+    if mode == "horizontal":
         action, target, reason = _horizontal(current, signal, policy)
+    elif mode == "cost":
+        action, target, reason = _cost_aware(current, signal, policy)
     else:
         action, target, reason = _vertical(current, signal, policy)
     if target is None:
@@ -106,9 +110,13 @@ def ladder_index(shape: Shape, ladder: tuple[Shape, ...]) -> int | None:
 
 
 def _low_alarm_for(capacity: Capacity, metric: str, policy: Policy) -> LowAlarm:
-    if policy.mode(metric) == "horizontal":
+    mode = policy.mode(metric)
+    if mode == "horizontal":
         return LowAlarm.ENSURE if capacity.instance_count > policy.min_instances else LowAlarm.REMOVE
     index = ladder_index(capacity.shape, policy.shape_ladder)
+    if mode == "cost":  # the floor: min_instances, and the bottom rung unless memory owns the rungs
+        above = capacity.instance_count > policy.min_instances or ((index or 0) > 0 and _rung_is_cpus(policy))
+        return LowAlarm.ENSURE if above else LowAlarm.REMOVE
     if index is None:
         return LowAlarm.LEAVE
     return LowAlarm.ENSURE if index > 0 else LowAlarm.REMOVE
@@ -166,3 +174,85 @@ def _vertical(current: Capacity, signal: Signal, policy: Policy):
         replace(current, shape=shape),
         f"{action.value.replace('_', ' ')} {current.shape} -> {shape}: {level} {signal.metric}",
     )
+
+
+def _cost_aware(current: Capacity, signal: Signal, policy: Policy):
+    """Horizontal or vertical, whichever costs less: compared by price per hour (policy.prices)."""
+    count, ladder = current.instance_count, policy.shape_ladder
+    index = ladder_index(current.shape, ladder)
+    options = []
+    if signal.direction == "up":
+        if count < policy.max_instances:
+            options.append((Action.SCALE_OUT, _horizontal(current, signal, policy)[1]))
+        if index is not None and index < len(ladder) - 1:
+            options.append((Action.SHAPE_UP, replace(current, shape=ladder[index + 1])))
+    else:
+        if count > policy.min_instances:
+            options.append((Action.SCALE_IN, replace(current, instance_count=count - 1)))
+        if index is not None and index > 0 and _rung_is_cpus(policy):
+            options.append((Action.SHAPE_DOWN, replace(current, shape=ladder[index - 1])))
+    if not options:
+        limit = f"max_instances ({policy.max_instances}) on the top rung" if signal.direction == "up" else "the floor"
+        return Action.NONE, None, f"already at {limit}"
+    price, unit = _pricer([current, *(c for _, c in options)], policy)
+    pick = _cheapest_that_meets if signal.direction == "up" else _biggest_saving_within_target
+    action, chosen, why = pick(current, options, signal, policy.target(signal.metric), price)
+    if chosen is None:
+        return Action.NONE, None, why
+    listed = ", ".join(f"{c} {price(c):.4g} {unit}" for _, c in options)
+    return action, chosen, f"{action.value.replace('_', ' ')} {current} -> {chosen}: {why} ({listed})"
+
+
+def _cheapest_that_meets(current, options, signal, target, price):
+    """Up: the cheapest option with the OCPUs the proportional formula asks for; if none has them, the
+    option that gains the most OCPUs per unit of added price."""
+    if signal.observed is None:
+        action, chosen = min(options, key=lambda o: (price(o[1]), _ocpus(o[1])))
+        return action, chosen, "cheapest step (no metric value in the alarm)"
+    need = _ocpus(current) * signal.observed / target
+    wanted = f"{signal.metric} {signal.observed:g}% vs target {target:g}% needs {need:.3g} OCPUs"
+    meeting = [o for o in options if _ocpus(o[1]) >= need - 1e-9]
+    if meeting:
+        action, chosen = min(meeting, key=lambda o: (price(o[1]), _ocpus(o[1])))
+        return action, chosen, f"{wanted}, cheapest that has them"
+
+    def gain(option):
+        return (_ocpus(option[1]) - _ocpus(current)) / max(price(option[1]) - price(current), 1e-9)
+
+    action, chosen = max(options, key=gain)
+    return action, chosen, f"{wanted}, none has them: most OCPUs per unit of price"
+
+
+def _biggest_saving_within_target(current, options, signal, target, price):
+    """Down: the option that saves the most while the observed load stays within the target after it."""
+
+    def load_after(option):
+        return None if signal.observed is None else signal.observed * _ocpus(current) / _ocpus(option[1])
+
+    safe = [o for o in options if load_after(o) is None or load_after(o) <= target]
+    if not safe:
+        return None, None, f"low {signal.metric}, but every step down would take it above the {target:g}% target"
+    action, chosen = max(safe, key=lambda o: price(current) - price(o[1]))
+    return action, chosen, f"low {signal.metric}, saves the most within the {target:g}% target"
+
+
+def _rung_is_cpus(policy: Policy) -> bool:
+    """A low CPU alarm may take a rung away only if memory is not scaled on the same ladder: a rung down
+    halves memory too, and the memory alarms (which gave it) would take it straight back."""
+    return policy.mem_mode != "vertical"
+
+
+def _ocpus(capacity: Capacity) -> float:
+    per_instance = size(capacity.shape)
+    return capacity.instance_count * (per_instance[0] if per_instance else 1)
+
+
+def _pricer(capacities: list[Capacity], policy: Policy):
+    """(price of a capacity, unit): per hour from the policy's table, or OCPUs if a shape has no price or size."""
+    if not all(hourly_price(c.shape, policy.prices) is not None for c in capacities):
+        return _ocpus, "OCPU"
+
+    def price(capacity: Capacity) -> float:
+        return capacity.instance_count * hourly_price(capacity.shape, policy.prices)
+
+    return price, "$/h"

@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .constants import OVERRIDE_TAG_PREFIX
+from .cost import DEFAULT_PRICES, Price, parse_prices
 
 ENV_PREFIX = "AUTOSCALE_"
 OCID = re.compile(r"^ocid1\.[a-z0-9_]+\.[a-z0-9_-]*\.[a-z0-9_-]*\.[A-Za-z0-9._-]+$")
@@ -66,6 +67,7 @@ def parse_ladder(value: object) -> tuple[Shape, ...]:
 
 
 Mode = Literal["horizontal", "vertical"]
+CpuMode = Literal["horizontal", "vertical", "cost"]  # cost: more instances or the next rung, whichever is cheaper
 Percent = Annotated[float, Field(gt=0, le=100)]
 
 
@@ -73,7 +75,7 @@ class Policy(BaseModel):
     """The scaling knobs of one deployment: defaults from config, overridable by its tags."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
-    cpu_mode: Mode = "horizontal"
+    cpu_mode: CpuMode = "horizontal"
     mem_mode: Mode = "vertical"
     min_instances: int = Field(1, ge=1)
     max_instances: int = Field(4, ge=1)
@@ -85,8 +87,10 @@ class Policy(BaseModel):
     scale_up_cooldown_seconds: int = Field(300, ge=0)
     scale_down_cooldown_seconds: int = Field(600, ge=0)
     max_alarm_age_seconds: int = Field(0, ge=0)
+    prices: Annotated[tuple[Price, ...], NoDecode] = parse_prices(DEFAULT_PRICES)  # used by cpu_mode=cost
 
     _ladder = field_validator("shape_ladder", mode="before")(parse_ladder)
+    _prices = field_validator("prices", mode="before")(parse_prices)
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:
@@ -97,7 +101,7 @@ class Policy(BaseModel):
                 raise ValueError(f"{metric}_low_threshold must be below {metric}_target")
         return self
 
-    def mode(self, metric: str) -> Mode:
+    def mode(self, metric: str) -> CpuMode:
         return self.cpu_mode if metric == "cpu" else self.mem_mode
 
     def target(self, metric: str) -> float:
