@@ -122,7 +122,7 @@ class Evaluator:
         status = "OK" if kind == "FIRING_TO_OK" else "FIRING"
         title = alarm.get("notificationTitle") or alarm["displayName"]
         body = {
-            "dedupeKey": f"{alarm['id'].rsplit('.', 1)[-1]}-{state.episode or int(now * 1000)}",
+            "dedupeKey": f"{alarm['id'].rsplit('.', 1)[-1]}-{state.episode}",
             "title": title,
             "body": alarm.get("body", ""),
             "type": kind,

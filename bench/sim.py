@@ -13,6 +13,7 @@ from __future__ import annotations
 import copy
 import heapq
 import json
+import random
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -35,7 +36,8 @@ LADDER = tuple(Shape(name=E4, ocpus=n, memory_gbs=16 * n) for n in (1, 2, 4, 8))
 @dataclass(frozen=True)
 class SimConfig:
     slo: float = 90.0  # utilization (%) above which a minute counts as an SLO violation
-    update_delay_seconds: float = 600.0  # ACTIVE -> UPDATING -> ACTIVE
+    update_delay_seconds: float = 600.0  # ACTIVE -> UPDATING -> ACTIVE, on average
+    update_jitter_seconds: float = 120.0  # each update takes the average ± up to this (uniform, seeded)
     delivery_delay_seconds: float = 30.0  # alarm evaluation -> the function receives the message
     min_instances: int = 1
     max_instances: int = 4
@@ -133,7 +135,8 @@ class Series:
     billed_ocpus: list[float] = field(default_factory=list)
     cpu: list[float] = field(default_factory=list)  # uncapped %
     mem: list[float] = field(default_factory=list)
-    actions: list[tuple[int, Capacity, Capacity]] = field(default_factory=list)  # (minute, before, after)
+    # (minute first seen, before, after): a change made during minute m is seen at minute m + 1
+    actions: list[tuple[int, Capacity, Capacity]] = field(default_factory=list)
 
 
 @dataclass
@@ -194,6 +197,7 @@ class Simulation:
 
     def _loop(self, result: Run) -> None:
         minutes = min(trace.minutes for trace in self.traces.values())
+        jitter = random.Random(7)  # the same update durations minute by minute for every policy
         cpu = {i: self.traces[i].cpu.tolist() for i in self.ids}
         base = {i: self.traces[i].base_gb.tolist() for i in self.ids}
         state = {i: ("ACTIVE", self.initial[i], self.initial[i]) for i in self.ids}  # lifecycle, serving, configured
@@ -201,8 +205,11 @@ class Simulation:
         for minute in range(minutes):
             now = START + 60 * minute
             self.clock.now = now
-            if dirty:
-                alarms = self.store.list_alarms(COMPARTMENT, lifecycle_state="ACTIVE")
+            spread = self.config.update_jitter_seconds
+            self.store.update_delay_seconds = self.config.update_delay_seconds + jitter.uniform(-spread, spread)
+            if dirty:  # the summaries lack the pending and repeat durations: read each alarm in full
+                listed = self.store.list_alarms(COMPARTMENT, lifecycle_state="ACTIVE")
+                alarms = [self.store.get_alarm(summary["id"])[0] for summary in listed]
             for md_id in self.ids:
                 lifecycle, serving, configured = state[md_id]
                 if dirty or lifecycle != "ACTIVE":
