@@ -139,6 +139,7 @@ class Settings(BaseSettings, Policy):
     data_science_endpoint: str | None = None
     monitoring_endpoint: str | None = None
     retry_budget_seconds: float = Field(10, gt=0, le=300)
+    oci_timeout_seconds: float = Field(10, gt=0, le=60)
     low_alarm_pending_duration: str = "PT5M"
     low_alarm_repeat_duration: str = "PT10M"
 
