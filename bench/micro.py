@@ -48,7 +48,7 @@ class Function:
         deadline = time.perf_counter() + timeout
         while True:
             try:
-                status, _ = invoke(self.socket, body)
+                status, *_ = invoke(self.socket, body)
                 if status == 200:
                     return time.perf_counter() - self.started
             except OSError:
@@ -146,7 +146,7 @@ def _warm(function: Function, store: Store | None, invocations: int) -> dict:
                 body = _message("model_deployment_high_cpu", "ocid1.alarm.oc1.iad.demo1highcpu", 70, index)
             before = len(store.calls) if store is not None else 0
             started = time.perf_counter()
-            status, answer = invoke(function.socket, body)
+            status, answer, *_ = invoke(function.socket, body)
             latencies.append((time.perf_counter() - started) * 1000)
             if status != 200:
                 raise RuntimeError(f"invocation {index} answered {status}: {answer[:300]!r}")

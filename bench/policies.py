@@ -208,15 +208,18 @@ class Native(Controller):
 
 class Oracle(Controller):
     """Knows the future: from every ACTIVE minute it moves to the cheapest capacity (any count, any rung)
-    that keeps CPU and memory at or below the SLO from when the update completes until the next change
-    could complete. A lower bound on cost for violation-free operation; its actions are not meaningful."""
+    that keeps CPU and memory at or below the SLO from the soonest an update can complete until the latest
+    the next change could complete. A lower bound on cost for violation-free operation; its actions are
+    not meaningful."""
 
     name = "oracle"
 
     def start(self, sim) -> None:
         super().start(sim)
         config = sim.config
-        self.delay = int(np.ceil((config.update_delay_seconds + config.update_jitter_seconds) / 60))  # the longest
+        # An update ends between the shortest and the longest update time from now.
+        self.soonest = int((config.update_delay_seconds - config.update_jitter_seconds) // 60)
+        self.delay = int(np.ceil((config.update_delay_seconds + config.update_jitter_seconds) / 60))
         self.options = capacities(config)
         self.ok = {}  # md_id -> bool array [option, minute]: option within the SLO at that minute
         for md_id, trace in sim.traces.items():
@@ -239,7 +242,7 @@ class Oracle(Controller):
             if body["lifecycleState"] != "ACTIVE":
                 continue
             current = read_capacity(body)
-            start, end = minute + self.delay, minute + 2 * self.delay
+            start, end = minute + self.soonest, minute + 2 * self.delay
             best = next((i for i in range(len(self.options)) if self._covers(md_id, i, start, end)), None)
             if best is None:  # nothing covers the window: take the largest capacity
                 best = len(self.options) - 1
