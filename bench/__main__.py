@@ -110,7 +110,10 @@ def main(argv: list[str] | None = None) -> str:
         rows = scaling(args.transport, config)
         lines = ["| trace length | deployments | alarm messages | wall time (s) |", "|---|---:|---:|---:|"]
         lines += [f"| {length} | {count} | {messages} | {wall:.1f} |" for length, count, messages, wall in rows]
-        sections += ["## Run time of the closed loop (our function, diurnal/spike/flash/noisy traces)", *lines]
+        sections += [
+            "## Run time of the closed loop (our function, diurnal/spike/flash/noisy traces)",
+            "\n".join(lines),
+        ]
         print("", *lines, sep="\n")
     total = time.perf_counter() - started
     sections.append(
