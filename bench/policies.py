@@ -46,13 +46,6 @@ def alarm(md_id: str, name: str, title: str, query: str, pending: str, repeat: s
     }
 
 
-# What the benchmark led us to propose (bench/README-section.md): high alarms pending PT1M (Terraform
-# module default PT5M), a scale-up cooldown longer than an update (720 s; function default 300) and low
-# alarms pending PT10M (default PT5M). "ours" runs the current defaults, "ours-proposed" these.
-PROPOSED_HIGH = {"pending": "PT1M"}
-PROPOSED_CONFIG = {"AUTOSCALE_SCALE_UP_COOLDOWN_SECONDS": "720", "AUTOSCALE_LOW_ALARM_PENDING_DURATION": "PT10M"}
-
-
 def terraform_defaults(path: Path = ROOT / "infra" / "terraform" / "variables.tf") -> dict[str, str]:
     """The high-alarm defaults of the Terraform module, read from its variables (what `apply` creates)."""
     text = path.read_text()

@@ -46,6 +46,7 @@ locals {
     AUTOSCALE_MIN_INSTANCES               = tostring(var.scaling.min_instances)
     AUTOSCALE_MONITORING_ENDPOINT         = ""
     AUTOSCALE_OCI_TIMEOUT_SECONDS         = tostring(var.oci_timeout_seconds)
+    AUTOSCALE_PRICES                      = join(",", var.scaling.prices)
     AUTOSCALE_RETRY_BUDGET_SECONDS        = tostring(var.retry_budget_seconds)
     AUTOSCALE_SCALE_DOWN_COOLDOWN_SECONDS = tostring(var.scaling.scale_down_cooldown_seconds)
     AUTOSCALE_SCALE_UP_COOLDOWN_SECONDS   = tostring(var.scaling.scale_up_cooldown_seconds)
@@ -58,11 +59,11 @@ locals {
     for key, d in var.deployments : key => merge(
       {
         for name, value in d.overrides : "${local.override_tag_prefix}${name}" => tostring(value)
-        if value != null && name != "shape_ladder"
+        if value != null && !contains(["shape_ladder", "prices"], name)
       },
       {
         for name, value in d.overrides : "${local.override_tag_prefix}${name}" => join(",", value)
-        if value != null && name == "shape_ladder"
+        if value != null && contains(["shape_ladder", "prices"], name)
       },
     )
   }

@@ -140,7 +140,7 @@ variable "function_shape" {
 # --- What the function does (its config: AUTOSCALE_*) ------------------------------------------
 
 variable "scaling" {
-  description = "Default scaling policy, written to the function config (AUTOSCALE_<NAME>). Modes: horizontal (instance count) or vertical (shape ladder). Ladder rungs: SHAPE or SHAPE:OCPUS:MEMORY_GB, smallest first. Targets and thresholds are percentages. max_alarm_age_seconds: ignore alarm events older than this (late redeliveries; 0 = off). Any attribute can be overridden per deployment (deployments[*].overrides)."
+  description = "Default scaling policy, written to the function config (AUTOSCALE_<NAME>). Modes: horizontal (instance count) or vertical (shape ladder); cpu_mode may also be cost (more instances or the next rung, whichever is cheaper by prices: SHAPE=OCPU_HOUR_PRICE[:GB_HOUR_PRICE]). Ladder rungs: SHAPE or SHAPE:OCPUS:MEMORY_GB, smallest first. Targets and thresholds are percentages. max_alarm_age_seconds: ignore alarm events older than this (late redeliveries; 0 = off). Any attribute can be overridden per deployment (deployments[*].overrides)."
   type = object({
     cpu_mode                    = optional(string, "horizontal")
     mem_mode                    = optional(string, "vertical")
@@ -151,16 +151,17 @@ variable "scaling" {
     mem_target                  = optional(number, 60)
     cpu_low_threshold           = optional(number, 20)
     mem_low_threshold           = optional(number, 20)
-    scale_up_cooldown_seconds   = optional(number, 300)
+    scale_up_cooldown_seconds   = optional(number, 720)
     scale_down_cooldown_seconds = optional(number, 600)
     max_alarm_age_seconds       = optional(number, 0)
+    prices                      = optional(list(string), ["VM.Standard.E3.Flex=0.025:0.0015", "VM.Standard.E4.Flex=0.025:0.0015", "VM.Standard.E5.Flex=0.03:0.002", "VM.Standard2.1=0.0638", "VM.Standard2.2=0.0638", "VM.Standard2.4=0.0638", "VM.Standard2.8=0.0638", "VM.Standard2.16=0.0638"])
   })
   default  = {}
   nullable = false
 
   validation {
-    condition     = contains(["horizontal", "vertical"], var.scaling.cpu_mode) && contains(["horizontal", "vertical"], var.scaling.mem_mode)
-    error_message = "scaling.cpu_mode and scaling.mem_mode must be horizontal or vertical."
+    condition     = contains(["horizontal", "vertical", "cost"], var.scaling.cpu_mode) && contains(["horizontal", "vertical"], var.scaling.mem_mode)
+    error_message = "scaling.cpu_mode must be horizontal, vertical or cost; scaling.mem_mode horizontal or vertical."
   }
   validation {
     condition     = var.scaling.min_instances >= 1 && floor(var.scaling.min_instances) == var.scaling.min_instances && floor(var.scaling.max_instances) == var.scaling.max_instances && var.scaling.min_instances <= var.scaling.max_instances
@@ -218,7 +219,7 @@ variable "oci_timeout_seconds" {
 variable "low_alarm_pending_duration" {
   description = "Pending duration (ISO-8601, e.g. PT5M) of the low alarms the function creates (AUTOSCALE_LOW_ALARM_PENDING_DURATION)."
   type        = string
-  default     = "PT5M"
+  default     = "PT10M"
 
   validation {
     condition     = can(regex("^PT([0-9]+H)?([0-9]+M)?([0-9]+S)?$", var.low_alarm_pending_duration)) && var.low_alarm_pending_duration != "PT"
@@ -262,9 +263,9 @@ variable "mem_high_threshold" {
 }
 
 variable "high_alarm_pending_duration" {
-  description = "How long (ISO-8601, PT1M to PT1H) the high condition must hold before the alarm fires."
+  description = "How long (ISO-8601, PT1M to PT1H) the high condition must hold before the alarm fires. PT1M: a deployment update already takes ~10 minutes, so waiting longer only adds overload minutes (bench/results.md)."
   type        = string
-  default     = "PT5M"
+  default     = "PT1M"
 
   validation {
     condition     = can(regex("^PT([0-9]+H)?([0-9]+M)?([0-9]+S)?$", var.high_alarm_pending_duration)) && var.high_alarm_pending_duration != "PT"
@@ -349,6 +350,7 @@ variable "deployments" {
       scale_up_cooldown_seconds   = optional(number)
       scale_down_cooldown_seconds = optional(number)
       max_alarm_age_seconds       = optional(number)
+      prices                      = optional(list(string))
     }), {})
   }))
   default  = {}
@@ -379,12 +381,10 @@ variable "deployments" {
     error_message = "deployments[*].cpu_high_threshold and mem_high_threshold must be percentages in (0, 100]."
   }
   validation {
-    condition = alltrue(flatten([
-      for d in values(var.deployments) : [
-        for mode in [d.overrides.cpu_mode, d.overrides.mem_mode] : mode == null ? true : contains(["horizontal", "vertical"], mode)
-      ]
-    ]))
-    error_message = "deployments[*].overrides.cpu_mode and mem_mode must be horizontal or vertical."
+    condition = alltrue([
+      for d in values(var.deployments) : (d.overrides.cpu_mode == null ? true : contains(["horizontal", "vertical", "cost"], d.overrides.cpu_mode)) && (d.overrides.mem_mode == null ? true : contains(["horizontal", "vertical"], d.overrides.mem_mode))
+    ])
+    error_message = "deployments[*].overrides.cpu_mode must be horizontal, vertical or cost; mem_mode horizontal or vertical."
   }
   validation {
     condition = alltrue(flatten([

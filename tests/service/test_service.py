@@ -38,7 +38,7 @@ def test_high_cpu_scales_out_in_proportion_and_creates_the_low_alarm(run, store)
     assert full["notificationTitle"] == "model_deployment_low_cpu"
     for key in ("compartmentId", "metricCompartmentId", "destinations", "severity", "namespace"):
         assert full[key] == high[key]
-    assert full["pendingDuration"] == "PT5M" and full["repeatNotificationDuration"] == "PT10M"
+    assert full["pendingDuration"] == "PT10M" and full["repeatNotificationDuration"] == "PT10M"
     assert full["freeformTags"] == {"autoscale_owner": "oci-md-autoscaler", "autoscale_deployment": DEMO1}
     tags = deployment(store)["freeformTags"]
     assert tags["autoscale_state_last_up"] == f"{T0:.3f}" and tags["autoscale_state_events"]
@@ -73,10 +73,10 @@ def test_redelivery_is_acted_on_once(run, store):
 
 def test_repeat_waits_for_the_cooldown_then_scales_again(run, store):
     run(alarm_message("high_cpu.json"))
-    [early] = run(alarm_message("high_cpu_repeat.json"), now=T0 + 299)
+    [early] = run(alarm_message("high_cpu_repeat.json"), now=T0 + 719)
     assert early["status"] == "noop" and "up cooldown" in early["reason"]
     assert capacity(store)[0] == 2
-    [late] = run(alarm_message("high_cpu_repeat.json"), now=T0 + 300)
+    [late] = run(alarm_message("high_cpu_repeat.json"), now=T0 + 720)
     assert late["status"] == "applied" and capacity(store)[0] == 3  # ceil(2 x 88.1 / 60)
     assert len(owned_low_alarms(store, "cpu")) == 1  # ensured, never duplicated
 
@@ -101,24 +101,24 @@ def test_high_mem_moves_one_rung_up_the_ladder(run, store):
 
 def test_low_cpu_steps_in_and_removes_its_alarm_at_the_floor(run, store):
     run(alarm_message("high_cpu.json"))
-    run(alarm_message("high_cpu_repeat.json"), now=T0 + 300)  # 3 instances
+    run(alarm_message("high_cpu_repeat.json"), now=T0 + 720)  # 3 instances
     assert capacity(store)[0] == 3
-    [cooling] = run(low_message(store, "cpu"), now=T0 + 600)
+    [cooling] = run(low_message(store, "cpu"), now=T0 + 1000)
     assert cooling["status"] == "noop" and "down cooldown" in cooling["reason"]
-    [first] = run(low_message(store, "cpu", timestampEpochMillis=1), now=T0 + 900)
+    [first] = run(low_message(store, "cpu", timestampEpochMillis=1), now=T0 + 1320)
     assert first["action"] == "scale_in" and capacity(store)[0] == 2 and first["low_alarm"] == "exists"
-    [second] = run(low_message(store, "cpu", timestampEpochMillis=2), now=T0 + 1500)
+    [second] = run(low_message(store, "cpu", timestampEpochMillis=2), now=T0 + 1920)
     assert second["action"] == "scale_in" and capacity(store)[0] == 1 and second["low_alarm"] == "deleted"
     assert owned_low_alarms(store, "cpu") == []
 
 
 def test_low_mem_steps_down_to_the_bottom_rung(run, store):
     run(alarm_message("high_mem.json"))
-    run(alarm_message("high_mem.json", timestampEpochMillis=1), now=T0 + 300)
+    run(alarm_message("high_mem.json", timestampEpochMillis=1), now=T0 + 720)
     assert capacity(store)[2] == 4
-    run(low_message(store, "mem"), now=T0 + 900)
+    run(low_message(store, "mem"), now=T0 + 1320)
     assert capacity(store)[2] == 2
-    [last] = run(low_message(store, "mem", timestampEpochMillis=1), now=T0 + 1500)
+    [last] = run(low_message(store, "mem", timestampEpochMillis=1), now=T0 + 1920)
     assert capacity(store)[2] == 1 and last["low_alarm"] == "deleted"
     assert owned_low_alarms(store, "mem") == []
 

@@ -212,7 +212,8 @@ def check_scaling_defaults(module) -> list[str]:
     problems = []
     for name, value in defaults.items():
         theirs = getattr(policy, name)
-        theirs = [str(shape) for shape in theirs] if name == "shape_ladder" else theirs
+        if isinstance(theirs, tuple):  # list settings (ladder, prices): compare as the function parses them
+            value = getattr(Policy(**{name: ",".join(value)}), name)
         if value != theirs:
             problems.append(f"var.scaling.{name} defaults to {value!r}, the function to {theirs!r}")
     return problems

@@ -10,7 +10,15 @@ from autoscaler.settings import Policy, Shape
 NOW = 1_700_000_000.0
 E4 = "VM.Standard.E4.Flex"
 LADDER = f"{E4}:1:16,{E4}:2:32,{E4}:4:64"
-POLICY = Policy(min_instances=1, max_instances=4, shape_ladder=LADDER, cpu_target=60, mem_target=60)
+POLICY = Policy(
+    min_instances=1,
+    max_instances=4,
+    shape_ladder=LADDER,
+    cpu_target=60,
+    mem_target=60,
+    scale_up_cooldown_seconds=300,
+    scale_down_cooldown_seconds=600,
+)
 
 
 TWO_OCPU = Shape(name=E4, ocpus=2, memory_gbs=32)

@@ -84,7 +84,7 @@ class Policy(BaseModel):
     mem_target: Percent = 60
     cpu_low_threshold: Percent = 20
     mem_low_threshold: Percent = 20
-    scale_up_cooldown_seconds: int = Field(300, ge=0)
+    scale_up_cooldown_seconds: int = Field(720, ge=0)  # longer than a deployment update plus a fresh reading
     scale_down_cooldown_seconds: int = Field(600, ge=0)
     max_alarm_age_seconds: int = Field(0, ge=0)
     prices: Annotated[tuple[Price, ...], NoDecode] = parse_prices(DEFAULT_PRICES)  # used by cpu_mode=cost
@@ -140,7 +140,7 @@ class Settings(BaseSettings, Policy):
     monitoring_endpoint: str | None = None
     retry_budget_seconds: float = Field(10, gt=0, le=300)
     oci_timeout_seconds: float = Field(10, gt=0, le=60)
-    low_alarm_pending_duration: str = "PT5M"
+    low_alarm_pending_duration: str = "PT10M"
     low_alarm_repeat_duration: str = "PT10M"
 
     @field_validator("compartment_allowlist", mode="before")
