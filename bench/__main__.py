@@ -27,6 +27,7 @@ def controllers(transport: str) -> list:
         Native(),
         Ours("ours", transport=transport),
         Ours("ours-cost", transport=transport, AUTOSCALE_CPU_MODE="cost"),
+        Ours("ours-headroom", transport=transport, AUTOSCALE_SCALE_IN_HEADROOM="0.8"),
         Oracle(),
     ]
 
@@ -144,7 +145,8 @@ def _header(days: float, args, config: SimConfig) -> str:
         f"{config.max_instances}, ladder {', '.join(map(str, config.ladder))}.\n\n"
         f"`ours`: the high alarms as the Terraform module creates them by default (> {tf['cpu_high_threshold']} %, "
         f"pending {tf['high_alarm_pending_duration']}, repeat {tf['high_alarm_repeat_duration']}) and the function "
-        f"with its default settings; `ours-cost`: the same with AUTOSCALE_CPU_MODE=cost. The function runs over "
+        f"with its default settings; `ours-cost`: the same with AUTOSCALE_CPU_MODE=cost; `ours-headroom`: the same "
+        f"with AUTOSCALE_SCALE_IN_HEADROOM=0.8 (low alarms follow the capacity). The function runs over "
         f"{'HTTP to the emulator' if args.transport == 'http' else 'the in-process fakes'}."
     )
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from bench.sim import Series, ocpus
 
-POLICY_ORDER = ("2022", "native", "ours", "ours-cost", "oracle")
+POLICY_ORDER = ("2022", "native", "ours", "ours-cost", "ours-headroom", "oracle")
 NATIVE_BLIND = {"memory"}  # traces the native rules cannot scale for (memory): compared with 2022 only
 
 

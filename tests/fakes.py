@@ -99,6 +99,15 @@ class FakeMonitoringClient(_FakeClient):
 
         return self._call("CreateAlarm", action, "Alarm")
 
+    def update_alarm(self, alarm_id, update_alarm_details, if_match=None, **kwargs):
+        details = self._wire(update_alarm_details)
+
+        def action():
+            body, etag = self.store.update_alarm(alarm_id, details, if_match)
+            return body, {"etag": etag}
+
+        return self._call("UpdateAlarm", action, "Alarm")
+
     def delete_alarm(self, alarm_id, if_match=None, **kwargs):
         def action():
             self.store.delete_alarm(alarm_id, if_match)

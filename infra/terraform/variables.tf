@@ -154,6 +154,7 @@ variable "scaling" {
     scale_up_cooldown_seconds   = optional(number, 720)
     scale_down_cooldown_seconds = optional(number, 600)
     max_alarm_age_seconds       = optional(number, 0)
+    scale_in_headroom           = optional(number, 0)
     prices                      = optional(list(string), ["VM.Standard.E3.Flex=0.025:0.0015", "VM.Standard.E4.Flex=0.025:0.0015", "VM.Standard.E5.Flex=0.03:0.002", "VM.Standard2.1=0.0638", "VM.Standard2.2=0.0638", "VM.Standard2.4=0.0638", "VM.Standard2.8=0.0638", "VM.Standard2.16=0.0638"])
   })
   default  = {}
@@ -184,6 +185,10 @@ variable "scaling" {
       for seconds in [var.scaling.scale_up_cooldown_seconds, var.scaling.scale_down_cooldown_seconds, var.scaling.max_alarm_age_seconds] : seconds >= 0 && floor(seconds) == seconds
     ])
     error_message = "scaling cooldowns and max_alarm_age_seconds must be whole numbers of seconds >= 0."
+  }
+  validation {
+    condition     = var.scaling.scale_in_headroom >= 0 && var.scaling.scale_in_headroom <= 1
+    error_message = "scaling.scale_in_headroom must be in [0, 1] (0: the fixed low thresholds only)."
   }
 }
 
@@ -350,6 +355,7 @@ variable "deployments" {
       scale_up_cooldown_seconds   = optional(number)
       scale_down_cooldown_seconds = optional(number)
       max_alarm_age_seconds       = optional(number)
+      scale_in_headroom           = optional(number)
       prices                      = optional(list(string))
     }), {})
   }))

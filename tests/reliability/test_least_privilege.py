@@ -18,6 +18,7 @@ NEEDS = {
     "get_alarm": [("read", "alarms"), ("read", "metrics")],
     "list_alarms": [("inspect", "alarms")],
     "create_alarm": [("manage", "alarms"), ("read", "metrics"), ("use", "ons-topics")],
+    "update_alarm": [("manage", "alarms"), ("read", "metrics")],
     "delete_alarm": [("manage", "alarms")],
 }
 

@@ -106,7 +106,8 @@ def test_low_cpu_steps_in_and_removes_its_alarm_at_the_floor(run, store):
     [cooling] = run(low_message(store, "cpu"), now=T0 + 1000)
     assert cooling["status"] == "noop" and "down cooldown" in cooling["reason"]
     [first] = run(low_message(store, "cpu", timestampEpochMillis=1), now=T0 + 1320)
-    assert first["action"] == "scale_in" and capacity(store)[0] == 2 and first["low_alarm"] == "exists"
+    assert first["action"] == "scale_in" and capacity(store)[0] == 2
+    assert first["low_alarm"] == "exists"
     [second] = run(low_message(store, "cpu", timestampEpochMillis=2), now=T0 + 1920)
     assert second["action"] == "scale_in" and capacity(store)[0] == 1 and second["low_alarm"] == "deleted"
     assert owned_low_alarms(store, "cpu") == []
@@ -223,6 +224,15 @@ def test_failed_update_leaves_the_deployment_as_it_was(run, store, fake_oci, env
     assert failed["status"] == "error" and capacity(store)[0] == 1 and owned_low_alarms(store) == []
     [again] = run(alarm_message("high_cpu.json"))
     assert again["status"] == "applied" and capacity(store)[0] == 2
+
+
+def test_with_headroom_the_low_alarm_follows_the_capacity(run, store):
+    run(alarm_message("high_cpu.json"), AUTOSCALE_SCALE_IN_HEADROOM="0.8")
+    run(alarm_message("high_cpu_repeat.json"), now=T0 + 720, AUTOSCALE_SCALE_IN_HEADROOM="0.8")  # 3 instances
+    assert owned_low_alarms(store, "cpu")[0]["query"].endswith("< 32")  # 2 would run at <= 60 x 2/3 x 0.8
+    [down] = run(low_message(store, "cpu"), now=T0 + 1320, AUTOSCALE_SCALE_IN_HEADROOM="0.8")
+    assert down["action"] == "scale_in" and down["low_alarm"] == "exists, threshold now 24%"
+    assert owned_low_alarms(store, "cpu")[0]["query"].endswith("< 24")
 
 
 def test_duplicate_low_alarms_are_collapsed_to_one(run, store):

@@ -4,7 +4,7 @@ from dataclasses import replace
 
 import pytest
 
-from autoscaler.policy import Action, Capacity, DeploymentState, LowAlarm, Signal, decide, ladder_index
+from autoscaler.policy import Action, Capacity, DeploymentState, LowAlarm, Signal, decide, ladder_index, low_threshold
 from autoscaler.settings import Policy, Shape
 
 NOW = 1_700_000_000.0
@@ -18,6 +18,7 @@ POLICY = Policy(
     mem_target=60,
     scale_up_cooldown_seconds=300,
     scale_down_cooldown_seconds=600,
+    scale_in_headroom=0.8,
 )
 
 
@@ -166,3 +167,27 @@ def test_ladder_index_matches_flex_by_size():
     assert ladder_index(flex(2, 32), ladder) == 1
     assert ladder_index(flex(2, 16), ladder) is None
     assert ladder_index(Shape(name="VM.Standard2.1"), ladder) is None
+
+
+@pytest.mark.parametrize(
+    ("count", "shape", "metric", "expected"),
+    [
+        (2, TWO_OCPU, "cpu", 24),  # one instance left would run at <= 60 x 1/2 x 0.8
+        (3, TWO_OCPU, "cpu", 32),
+        (4, TWO_OCPU, "cpu", 36),
+        (1, TWO_OCPU, "cpu", 20),  # nothing smaller: the configured threshold
+        (1, flex(2, 32), "mem", 24),  # the rung below has half the memory
+        (1, flex(4, 64), "mem", 24),
+        (1, flex(1, 16), "mem", 20),  # bottom rung
+        (1, flex(3, 48), "mem", 20),  # off the ladder
+    ],
+)
+def test_low_threshold_follows_the_capacity(count, shape, metric, expected):
+    assert low_threshold(Capacity(count, shape), metric, POLICY) == expected
+
+
+def test_low_threshold_never_goes_below_the_configured_one():
+    fixed = Policy()  # headroom is off by default
+    assert low_threshold(Capacity(4, TWO_OCPU), "cpu", fixed) == 20
+    careful = POLICY.model_copy(update={"cpu_low_threshold": 40})
+    assert low_threshold(Capacity(4, TWO_OCPU), "cpu", careful) == 40

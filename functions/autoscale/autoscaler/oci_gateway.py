@@ -125,8 +125,8 @@ class OciGateway:
             raise
         return response.headers.get("opc-work-request-id", "")
 
-    def owned_alarms(self, compartment_id: str, display_name: str) -> list[str]:
-        """Ids of the live alarms with this display name that the autoscaler created, in OCI's list order."""
+    def owned_alarms(self, compartment_id: str, display_name: str) -> list[tuple[str, str]]:
+        """(id, query) of the live alarms with this display name that the autoscaler created, in list order."""
         # Not oci.pagination.list_call_get_all_results: it wraps every page in the SDK's default retry
         # strategy (8 attempts, up to 600 s) on top of ours, far past the function's deadline.
         alarms, page = [], None
@@ -138,7 +138,10 @@ class OciGateway:
             page = response.next_page
             if not page:
                 break
-        return [a.id for a in alarms if (a.freeform_tags or {}).get(OWNER_TAG) == OWNER_VALUE]
+        return [(a.id, a.query) for a in alarms if (a.freeform_tags or {}).get(OWNER_TAG) == OWNER_VALUE]
+
+    def update_alarm_query(self, alarm_id: str, query: str, body: str) -> None:
+        self.monitoring.update_alarm(alarm_id, mon.UpdateAlarmDetails(query=query, body=body))
 
     def create_alarm(self, details: dict) -> str:
         return self.monitoring.create_alarm(mon.CreateAlarmDetails(**details)).data.id

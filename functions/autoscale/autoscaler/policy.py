@@ -109,6 +109,23 @@ def ladder_index(shape: Shape, ladder: tuple[Shape, ...]) -> int | None:
     return None
 
 
+def low_threshold(capacity: Capacity, metric: str, policy: Policy) -> float:
+    """Utilization below which this capacity steps down: the configured low threshold, raised to where
+    the next smaller capacity would still run at `scale_in_headroom` x target (so a scale-in can never
+    push utilization back over the target, and idle capacity at 30 % on 4 instances is not kept)."""
+    configured = policy.low_threshold(metric)
+    mode = policy.mode(metric)
+    if mode == "horizontal" and capacity.instance_count > 1:
+        ratio = (capacity.instance_count - 1) / capacity.instance_count
+    elif mode == "vertical" and (index := ladder_index(capacity.shape, policy.shape_ladder)):
+        now, lower = size(capacity.shape), size(policy.shape_ladder[index - 1])
+        position = 0 if metric == "cpu" else 1
+        ratio = lower[position] / now[position] if now and lower else 0.0
+    else:
+        return configured
+    return max(configured, math.floor(policy.target(metric) * ratio * policy.scale_in_headroom))
+
+
 def _low_alarm_for(capacity: Capacity, metric: str, policy: Policy) -> LowAlarm:
     mode = policy.mode(metric)
     if mode == "horizontal":

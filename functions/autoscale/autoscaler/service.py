@@ -21,7 +21,7 @@ from .constants import (
 )
 from .messages import AlarmMessage, Target
 from .oci_gateway import Alarm, Conflict, Deployment, OciGateway
-from .policy import Action, Decision, LowAlarm, Signal, decide
+from .policy import Action, Capacity, Decision, LowAlarm, Signal, decide, low_threshold
 from .settings import ConfigError, Policy, Settings
 
 RECENT_EVENTS_KEPT = 8  # event keys remembered on the deployment for redelivery detection
@@ -122,7 +122,10 @@ def _handle_target(message, target: Target, alarm, settings, gateway, now, outco
                 return
             outcome.reason += " (confirmed on re-read: the SDK retried an update whose response was lost)"
         outcome.status = "applied"
-    outcome.low_alarm = _sync_low_alarm(decision, alarm, metric, target.deployment_id, policy, settings, gateway)
+    capacity = decision.target or state.capacity
+    outcome.low_alarm = _sync_low_alarm(
+        decision, capacity, alarm, metric, target.deployment_id, policy, settings, gateway
+    )
 
 
 def _landed(gateway: OciGateway, deployment: Deployment, signal: Signal) -> bool:
@@ -163,9 +166,11 @@ def low_alarm_name(metric: str, deployment_id: str) -> str:
     return f"{LOW_TITLE[metric]}-{deployment_id}"
 
 
-def low_alarm_details(source: Alarm, metric: str, deployment_id: str, policy: Policy, settings: Settings) -> dict:
+def low_alarm_details(
+    source: Alarm, metric: str, deployment_id: str, capacity: Capacity, policy: Policy, settings: Settings
+) -> dict:
     """The scale-down alarm for one deployment, modelled on the high alarm that fired."""
-    threshold = policy.low_threshold(metric)
+    threshold = low_threshold(capacity, metric, policy)
     return {
         "display_name": low_alarm_name(metric, deployment_id),
         "compartment_id": source.compartment_id,
@@ -184,22 +189,28 @@ def low_alarm_details(source: Alarm, metric: str, deployment_id: str, policy: Po
     }
 
 
-def _sync_low_alarm(decision, source, metric, deployment_id, policy, settings, gateway) -> str:
-    """Converge to: exactly one owned low alarm above the floor, none at the floor."""
+def _sync_low_alarm(decision, capacity, source, metric, deployment_id, policy, settings, gateway) -> str:
+    """Converge to: exactly one owned low alarm above the floor, at this capacity's threshold; none at the floor."""
     if decision.low_alarm is LowAlarm.LEAVE:
         return "unchanged"
     name = low_alarm_name(metric, deployment_id)
     existing = gateway.owned_alarms(source.compartment_id, name)
     if decision.low_alarm is LowAlarm.REMOVE:
-        for alarm_id in existing:
+        for alarm_id, _ in existing:
             gateway.delete_alarm(alarm_id)
         return "deleted" if existing else "absent"
-    for duplicate in existing[1:]:
+    for duplicate, _ in existing[1:]:
         gateway.delete_alarm(duplicate)
-    if existing:
-        return "exists" if len(existing) == 1 else f"exists (removed {len(existing) - 1} duplicate)"
-    gateway.create_alarm(low_alarm_details(source, metric, deployment_id, policy, settings))
-    return "created"
+    details = low_alarm_details(source, metric, deployment_id, capacity, policy, settings)
+    if not existing:
+        gateway.create_alarm(details)
+        return "created"
+    state = "exists" if len(existing) == 1 else f"exists (removed {len(existing) - 1} duplicate)"
+    alarm_id, query = existing[0]
+    if query != details["query"]:
+        gateway.update_alarm_query(alarm_id, details["query"], details["body"])
+        state += f", threshold now {low_threshold(capacity, metric, policy):g}%"
+    return state
 
 
 def _short(error: Exception) -> str:
