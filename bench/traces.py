@@ -3,7 +3,7 @@
 A trace gives, for every minute, the CPU work (in OCPUs busy) and the memory each instance holds
 whatever its load (`base_gb`: the model and its caches). Each instance also holds
 `WORK_GB_PER_OCPU` for every OCPU of work it serves. The parameters are documented beside each
-generator and in bench/README-section.md; the same name, days and seed always give the same trace.
+generator and in README.md (section Benchmark); the same name, days and seed always give the same trace.
 """
 
 from __future__ import annotations
