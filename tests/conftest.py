@@ -26,6 +26,17 @@ DEMO2 = "ocid1.datasciencemodeldeployment.oc1.iad.demo2"
 BASE_ENV = {"AUTOSCALE_COMPARTMENT_ALLOWLIST": DEMO, "AUTOSCALE_AUTH": "resource_principal"}
 
 
+def emulator_env(url: str, **extra: str) -> dict[str, str]:
+    """The function's config for the emulator at `url` (the real SDK over HTTP)."""
+    return {
+        "AUTOSCALE_COMPARTMENT_ALLOWLIST": DEMO,
+        "AUTOSCALE_AUTH": "emulator",
+        "AUTOSCALE_DATA_SCIENCE_ENDPOINT": url,
+        "AUTOSCALE_MONITORING_ENDPOINT": url,
+        **extra,
+    }
+
+
 def alarm_message(name: str, **changes) -> dict:
     body = json.loads((ALARMS / name).read_text())
     body.update(changes)

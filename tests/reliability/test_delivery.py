@@ -12,7 +12,7 @@ from autoscaler.oci_gateway import OciGateway
 from autoscaler.service import handle_message
 from autoscaler.settings import load_settings
 from emulator import Store, serve_in_thread
-from tests.conftest import DEMO, DEMO1, DEMO2, SEED, alarm_message
+from tests.conftest import DEMO1, DEMO2, SEED, alarm_message, emulator_env
 
 NOW = 1_763_900_030.0
 
@@ -26,15 +26,7 @@ def emulator():
 
 
 def settings_for(url, **extra):
-    return load_settings(
-        {
-            "AUTOSCALE_COMPARTMENT_ALLOWLIST": DEMO,
-            "AUTOSCALE_AUTH": "emulator",
-            "AUTOSCALE_DATA_SCIENCE_ENDPOINT": url,
-            "AUTOSCALE_MONITORING_ENDPOINT": url,
-            **extra,
-        }
-    )
+    return load_settings(emulator_env(url, **extra))
 
 
 def capacity(store, deployment_id):

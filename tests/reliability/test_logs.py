@@ -10,7 +10,7 @@ from fdk import fixtures
 import func
 from autoscaler.handler import gateway_for
 from emulator import Store, serve_in_thread
-from tests.conftest import ALARMS, DEMO, SEED
+from tests.conftest import ALARMS, SEED, emulator_env
 
 
 class Everything(logging.Handler):
@@ -26,12 +26,7 @@ class Everything(logging.Handler):
 def captured(monkeypatch):
     store = Store.from_seed(copy.deepcopy(SEED))
     url, stop = serve_in_thread(store)
-    for key, value in {
-        "AUTOSCALE_COMPARTMENT_ALLOWLIST": DEMO,
-        "AUTOSCALE_AUTH": "emulator",
-        "AUTOSCALE_DATA_SCIENCE_ENDPOINT": url,
-        "AUTOSCALE_MONITORING_ENDPOINT": url,
-    }.items():
+    for key, value in emulator_env(url).items():
         monkeypatch.setenv(key, value)
     gateway_for.cache_clear()
     handler = Everything()

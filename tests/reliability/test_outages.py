@@ -2,6 +2,7 @@
 never half-applied for good, never worse than before. Real SDK over HTTP to the emulator in a thread."""
 
 import copy
+import json
 
 import pytest
 
@@ -10,7 +11,7 @@ from autoscaler.oci_gateway import OciGateway
 from autoscaler.service import handle_message
 from autoscaler.settings import load_settings
 from emulator import Faults, Store, serve_in_thread
-from tests.conftest import DEMO, DEMO1, SEED, alarm_message
+from tests.conftest import DEMO, DEMO1, SEED, alarm_message, emulator_env
 from tests.service.test_service import low_message
 
 SCALE_UP_CALLS = ["GetAlarm", "GetModelDeployment", "UpdateModelDeployment", "ListAlarms", "CreateAlarm"]
@@ -41,36 +42,26 @@ def oci(emulator):
     store.load(copy.deepcopy(SEED))
     faults.clear()
     settings = load_settings(
-        {
-            "AUTOSCALE_COMPARTMENT_ALLOWLIST": DEMO,
-            "AUTOSCALE_AUTH": "emulator",
-            "AUTOSCALE_DATA_SCIENCE_ENDPOINT": url,
-            "AUTOSCALE_MONITORING_ENDPOINT": url,
-            "AUTOSCALE_RETRY_BUDGET_SECONDS": str(BUDGET_SECONDS),
-            "AUTOSCALE_OCI_TIMEOUT_SECONDS": str(TIMEOUT_SECONDS),
-            "AUTOSCALE_SCALE_DOWN_COOLDOWN_SECONDS": "0",
-        }
+        emulator_env(
+            url,
+            AUTOSCALE_RETRY_BUDGET_SECONDS=str(BUDGET_SECONDS),
+            AUTOSCALE_OCI_TIMEOUT_SECONDS=str(TIMEOUT_SECONDS),
+            AUTOSCALE_SCALE_DOWN_COOLDOWN_SECONDS="0",
+        )
     )
     gateway = OciGateway.from_settings(settings)
 
     def run(message, now=1_763_900_030.0):
-        return [o.as_dict() for o in handle_message(parse_message(_json(message)), settings, gateway, now)]
+        return [o.as_dict() for o in handle_message(parse_message(json.dumps(message)), settings, gateway, now)]
 
     return run, store, faults
-
-
-def _json(message):
-    import json
-
-    return json.dumps(message)
 
 
 def count_and_low_alarms(store):
     body, _ = store.get_model_deployment(DEMO1)
     count = body["modelDeploymentConfigurationDetails"]["modelConfigurationDetails"]["scalingPolicy"]["instanceCount"]
     name = f"model_deployment_low_cpu-{DEMO1}"
-    alarms = [a for a in store.list_alarms(DEMO, display_name=name)]
-    return count, len(alarms)
+    return count, len(store.list_alarms(DEMO, display_name=name))
 
 
 @pytest.mark.parametrize("fault", FAULTS)

@@ -52,8 +52,7 @@ def test_update_preserves_everything_it_does_not_change(run, store):
     new_model = after["modelDeploymentConfigurationDetails"]["modelConfigurationDetails"]
     assert new_model["modelId"] == old_model["modelId"]
     assert new_model.get("bandwidthMbps") == old_model.get("bandwidthMbps")
-    old_instance = {k: v for k, v in old_model["instanceConfiguration"].items()}
-    for key, value in old_instance.items():
+    for key, value in old_model["instanceConfiguration"].items():
         assert new_model["instanceConfiguration"][key] == value
     for key, value in (before.get("freeformTags") or {}).items():
         assert after["freeformTags"][key] == value
