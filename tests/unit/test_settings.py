@@ -1,3 +1,5 @@
+from pathlib import Path
+
 import pytest
 
 from autoscaler.settings import ConfigError, Shape, load_settings, setting_keys
@@ -73,3 +75,8 @@ def test_setting_keys_cover_every_field():
     keys = setting_keys()
     assert "AUTOSCALE_COMPARTMENT_ALLOWLIST" in keys and "AUTOSCALE_SHAPE_LADDER" in keys
     assert all(key.startswith("AUTOSCALE_") and key.isupper() for key in keys)
+
+
+def test_readme_documents_every_setting():
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    assert [key for key in setting_keys() if f"| `{key}` |" not in readme] == []
