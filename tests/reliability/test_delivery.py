@@ -12,7 +12,7 @@ from autoscaler.oci_gateway import OciGateway
 from autoscaler.service import handle_message
 from autoscaler.settings import load_settings
 from emulator import Store, serve_in_thread
-from tests.conftest import DEMO1, DEMO2, SEED, alarm_message, emulator_env
+from tests.conftest import DEMO1, DEMO2, SEED, alarm_message, capacity, emulator_env
 
 NOW = 1_763_900_030.0
 
@@ -27,13 +27,6 @@ def emulator():
 
 def settings_for(url, **extra):
     return load_settings(emulator_env(url, **extra))
-
-
-def capacity(store, deployment_id):
-    body, _ = store.get_model_deployment(deployment_id)
-    model = body["modelDeploymentConfigurationDetails"]["modelConfigurationDetails"]
-    ocpus = model["instanceConfiguration"]["modelDeploymentInstanceShapeConfigDetails"]["ocpus"]
-    return model["scalingPolicy"]["instanceCount"], ocpus
 
 
 def event(name, millis, value=None):
@@ -67,7 +60,7 @@ def test_each_event_is_acted_on_once_however_often_it_arrives(emulator):
         applied += sum(o.status == "applied" for o in outcomes)
     assert len(deliveries) == 30
     assert applied == len(events) == 6
-    assert capacity(store, DEMO1) == (4, 4) and capacity(store, DEMO2) == (3, 2)
+    assert capacity(store, DEMO1)[::2] == (4, 4) and capacity(store, DEMO2)[::2] == (3, 2)  # (count, OCPUs)
 
 
 def test_twenty_concurrent_invocations_make_exactly_one_change(emulator):
@@ -99,5 +92,5 @@ def test_twenty_concurrent_invocations_make_exactly_one_change(emulator):
     store.update_delay_seconds = 0
     body, _ = store.get_model_deployment(DEMO1)
     assert len(body["freeformTags"]["autoscale_state_events"].split()) == 1
-    assert capacity(store, DEMO1) in ((2, 1), (1, 2))  # one step: an instance or a rung, not both
+    assert capacity(store, DEMO1)[::2] in ((2, 1), (1, 2))  # one step: an instance or a rung, not both
     print(f"20 concurrent invocations: {dict((s, statuses.count(s)) for s in set(statuses))}")

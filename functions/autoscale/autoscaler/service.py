@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 
 from .constants import (
     ACTIONABLE_TYPES,
@@ -44,12 +44,9 @@ class Outcome:
     work_request_id: str | None = None
     dry_run: bool = False
     duration_ms: float = 0.0
-    extra: dict = field(default_factory=dict)
 
     def as_dict(self) -> dict:
-        data = asdict(self)
-        data.update(data.pop("extra"))
-        return data
+        return asdict(self)
 
 
 class Refused(Exception):
