@@ -36,10 +36,12 @@ locals {
     AUTOSCALE_CPU_TARGET                  = tostring(var.scaling.cpu_target)
     AUTOSCALE_DATA_SCIENCE_ENDPOINT       = ""
     AUTOSCALE_DRY_RUN                     = tostring(var.dry_run)
+    AUTOSCALE_FLAP_WINDOW_SECONDS         = tostring(var.scaling.flap_window_seconds)
     AUTOSCALE_LOW_ALARM_PENDING_DURATION  = var.low_alarm_pending_duration
     AUTOSCALE_LOW_ALARM_REPEAT_DURATION   = var.low_alarm_repeat_duration
     AUTOSCALE_MAX_ALARM_AGE_SECONDS       = tostring(var.scaling.max_alarm_age_seconds)
     AUTOSCALE_MAX_INSTANCES               = tostring(var.scaling.max_instances)
+    AUTOSCALE_MAX_SCALE_IN_HOLD_SECONDS   = tostring(var.scaling.max_scale_in_hold_seconds)
     AUTOSCALE_MEM_LOW_THRESHOLD           = tostring(var.scaling.mem_low_threshold)
     AUTOSCALE_MEM_MODE                    = var.scaling.mem_mode
     AUTOSCALE_MEM_TARGET                  = tostring(var.scaling.mem_target)

@@ -140,7 +140,7 @@ variable "function_shape" {
 # --- What the function does (its config: AUTOSCALE_*) ------------------------------------------
 
 variable "scaling" {
-  description = "Default scaling policy, written to the function config (AUTOSCALE_<NAME>). Modes: horizontal (instance count) or vertical (shape ladder); cpu_mode may also be cost (more instances or the next rung, whichever is cheaper by prices: SHAPE=OCPU_HOUR_PRICE[:GB_HOUR_PRICE]). Ladder rungs: SHAPE or SHAPE:OCPUS:MEMORY_GB, smallest first. Targets and thresholds are percentages. max_alarm_age_seconds: ignore alarm events older than this (late redeliveries; 0 = off). Any attribute can be overridden per deployment (deployments[*].overrides)."
+  description = "Default scaling policy, written to the function config (AUTOSCALE_<NAME>). Modes: horizontal (instance count) or vertical (shape ladder); cpu_mode may also be cost (more instances or the next rung, whichever is cheaper by prices: SHAPE=OCPU_HOUR_PRICE[:GB_HOUR_PRICE]). Ladder rungs: SHAPE or SHAPE:OCPUS:MEMORY_GB, smallest first. Targets and thresholds are percentages. max_alarm_age_seconds: ignore alarm events older than this (late redeliveries; 0 = off). scale_in_headroom: scale in while one step down would run at <= headroom x target (0 = fixed low thresholds only). flap_window_seconds: a scale-up this soon after a scale-in doubles the wait before the next scale-in, up to max_scale_in_hold_seconds (0 = off). Any attribute can be overridden per deployment (deployments[*].overrides)."
   type = object({
     cpu_mode                    = optional(string, "horizontal")
     mem_mode                    = optional(string, "vertical")
@@ -154,7 +154,9 @@ variable "scaling" {
     scale_up_cooldown_seconds   = optional(number, 720)
     scale_down_cooldown_seconds = optional(number, 600)
     max_alarm_age_seconds       = optional(number, 0)
-    scale_in_headroom           = optional(number, 0)
+    scale_in_headroom           = optional(number, 0.9)
+    flap_window_seconds         = optional(number, 3600)
+    max_scale_in_hold_seconds   = optional(number, 86400)
     prices                      = optional(list(string), ["VM.Standard.E3.Flex=0.025:0.0015", "VM.Standard.E4.Flex=0.025:0.0015", "VM.Standard.E5.Flex=0.03:0.002", "VM.Standard2.1=0.0638", "VM.Standard2.2=0.0638", "VM.Standard2.4=0.0638", "VM.Standard2.8=0.0638", "VM.Standard2.16=0.0638"])
   })
   default  = {}
@@ -182,9 +184,9 @@ variable "scaling" {
   }
   validation {
     condition = alltrue([
-      for seconds in [var.scaling.scale_up_cooldown_seconds, var.scaling.scale_down_cooldown_seconds, var.scaling.max_alarm_age_seconds] : seconds >= 0 && floor(seconds) == seconds
+      for seconds in [var.scaling.scale_up_cooldown_seconds, var.scaling.scale_down_cooldown_seconds, var.scaling.max_alarm_age_seconds, var.scaling.flap_window_seconds, var.scaling.max_scale_in_hold_seconds] : seconds >= 0 && floor(seconds) == seconds
     ])
-    error_message = "scaling cooldowns and max_alarm_age_seconds must be whole numbers of seconds >= 0."
+    error_message = "scaling cooldowns, max_alarm_age_seconds, flap_window_seconds and max_scale_in_hold_seconds must be whole numbers of seconds >= 0."
   }
   validation {
     condition     = var.scaling.scale_in_headroom >= 0 && var.scaling.scale_in_headroom <= 1
@@ -248,7 +250,7 @@ variable "low_alarm_repeat_duration" {
 variable "cpu_high_threshold" {
   description = "Default CPU utilisation (%) above which a deployment's high-CPU alarm fires; must exceed the CPU target."
   type        = number
-  default     = 80
+  default     = 75
 
   validation {
     condition     = var.cpu_high_threshold > 0 && var.cpu_high_threshold <= 100
@@ -356,6 +358,8 @@ variable "deployments" {
       scale_down_cooldown_seconds = optional(number)
       max_alarm_age_seconds       = optional(number)
       scale_in_headroom           = optional(number)
+      flap_window_seconds         = optional(number)
+      max_scale_in_hold_seconds   = optional(number)
       prices                      = optional(list(string))
     }), {})
   }))
@@ -421,9 +425,9 @@ variable "deployments" {
   validation {
     condition = alltrue(flatten([
       for d in values(var.deployments) : [
-        for seconds in [d.overrides.scale_up_cooldown_seconds, d.overrides.scale_down_cooldown_seconds, d.overrides.max_alarm_age_seconds] : seconds == null ? true : (seconds >= 0 && floor(seconds) == seconds)
+        for seconds in [d.overrides.scale_up_cooldown_seconds, d.overrides.scale_down_cooldown_seconds, d.overrides.max_alarm_age_seconds, d.overrides.flap_window_seconds, d.overrides.max_scale_in_hold_seconds] : seconds == null ? true : (seconds >= 0 && floor(seconds) == seconds)
       ]
     ]))
-    error_message = "deployments[*].overrides cooldowns and max_alarm_age_seconds must be whole numbers of seconds >= 0."
+    error_message = "deployments[*].overrides cooldowns, max_alarm_age_seconds, flap_window_seconds and max_scale_in_hold_seconds must be whole numbers of seconds >= 0."
   }
 }

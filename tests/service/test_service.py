@@ -33,7 +33,8 @@ def test_high_cpu_scales_out_in_proportion_and_creates_the_low_alarm(run, store)
     assert outcome["work_request_id"] and outcome["low_alarm"] == "created"
     [low] = owned_low_alarms(store, "cpu")
     high, _ = store.get_alarm("ocid1.alarm.oc1.iad.demo1highcpu")
-    assert low["query"] == f'CpuUtilization[1m]{{resourceId = "{DEMO1}"}}.mean() < 20'
+    # 2 -> 1 instance would run at <= 0.9 x the 60 % target: floor(60 x 1/2 x 0.9)
+    assert low["query"] == f'CpuUtilization[1m]{{resourceId = "{DEMO1}"}}.mean() < 27'
     full, _ = store.get_alarm(low["id"])
     assert full["notificationTitle"] == "model_deployment_low_cpu"
     for key in ("compartmentId", "metricCompartmentId", "destinations", "severity", "namespace"):
@@ -95,7 +96,7 @@ def test_high_mem_moves_one_rung_up_the_ladder(run, store):
     model = deployment(store)["modelDeploymentConfigurationDetails"]["modelConfigurationDetails"]
     assert model["instanceConfiguration"]["modelDeploymentInstanceShapeConfigDetails"]["memoryInGBs"] == 32
     [low] = owned_low_alarms(store, "mem")
-    assert low["query"].startswith("MemoryUtilization[1m]") and low["query"].endswith("< 20")
+    assert low["query"].startswith("MemoryUtilization[1m]") and low["query"].endswith("< 27")  # 16 of 32 GB
 
 
 def test_low_cpu_steps_in_and_removes_its_alarm_at_the_floor(run, store):
@@ -106,10 +107,24 @@ def test_low_cpu_steps_in_and_removes_its_alarm_at_the_floor(run, store):
     assert cooling["status"] == "noop" and "down cooldown" in cooling["reason"]
     [first] = run(low_message(store, "cpu", timestampEpochMillis=1), now=T0 + 1320)
     assert first["action"] == "scale_in" and capacity(store)[0] == 2
-    assert first["low_alarm"] == "exists"
+    assert first["low_alarm"] == "exists, threshold now 27%"  # from floor(60 x 2/3 x 0.9) = 36
     [second] = run(low_message(store, "cpu", timestampEpochMillis=2), now=T0 + 1920)
     assert second["action"] == "scale_in" and capacity(store)[0] == 1 and second["low_alarm"] == "deleted"
     assert owned_low_alarms(store, "cpu") == []
+
+
+def test_a_flap_doubles_the_wait_before_the_next_scale_in(run, store):
+    run(alarm_message("high_cpu.json"))
+    assert deployment(store)["freeformTags"]["autoscale_state_scale_in_hold"] == "600"
+    [down] = run(low_message(store, "cpu"), now=T0 + 600)
+    assert down["action"] == "scale_in" and capacity(store)[0] == 1
+    [up] = run(alarm_message("high_cpu_repeat.json"), now=T0 + 800)  # 200 s after the scale-in
+    assert up["action"] == "scale_out" and "flap: scaled in 200 s ago" in up["reason"]
+    assert deployment(store)["freeformTags"]["autoscale_state_scale_in_hold"] == "1200"
+    [held] = run(low_message(store, "cpu", timestampEpochMillis=1), now=T0 + 1400)
+    assert held["status"] == "noop" and "down cooldown: 600 s left" in held["reason"]
+    [later] = run(low_message(store, "cpu", timestampEpochMillis=2), now=T0 + 2000)
+    assert later["action"] == "scale_in" and capacity(store)[0] == 1
 
 
 def test_low_mem_steps_down_to_the_bottom_rung(run, store):

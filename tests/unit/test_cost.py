@@ -3,7 +3,7 @@
 import pytest
 
 from autoscaler.cost import Price, hourly_price, parse_prices, size
-from autoscaler.policy import Action, Capacity, DeploymentState, LowAlarm, Signal, decide
+from autoscaler.policy import Action, Capacity, DeploymentState, LowAlarm, Signal, decide, low_threshold
 from autoscaler.settings import ConfigError, Policy, Shape, load_settings
 
 NOW = 1_700_000_000.0
@@ -104,3 +104,17 @@ def test_cost_mode_from_config():
     with pytest.raises(ConfigError, match="AUTOSCALE_MEM_MODE"):
         load_settings({"AUTOSCALE_COMPARTMENT_ALLOWLIST": "ocid1.compartment.oc1..aaaa", "AUTOSCALE_MEM_MODE": "cost"})
     assert settings.policy.with_overrides({"autoscale_cpu_mode": "horizontal"}).cpu_mode == "horizontal"
+
+
+@pytest.mark.parametrize(
+    ("policy", "count", "shape", "expected"),
+    [
+        (COST, 4, flex(1), 40),  # one instance fewer keeps 3/4: floor(60 x 3/4 x 0.9)
+        (COST, 2, flex(2), 27),  # the rung is memory's: only an instance can go, 1/2
+        (COST.model_copy(update={"mem_mode": "horizontal"}), 3, flex(2), 36),  # 3 -> 2 instances beats 3 -> 1.5
+        (COST.model_copy(update={"mem_mode": "horizontal"}), 1, flex(4), 27),  # only the rung below: 2 of 4
+        (COST, 1, flex(2), 20),  # at the floor for CPU: the configured threshold
+    ],
+)
+def test_cost_mode_low_threshold_follows_the_smallest_step_down(policy, count, shape, expected):
+    assert low_threshold(Capacity(count, shape), "cpu", policy) == expected

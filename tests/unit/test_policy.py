@@ -130,6 +130,37 @@ def test_cooldown_comes_from_the_policy():
     assert decide(state(last_up=NOW), signal(), quick, NOW).action is Action.SCALE_OUT
 
 
+@pytest.mark.parametrize(
+    ("last_up", "last_down", "hold", "expected", "flap"),
+    [
+        (None, None, None, 600, False),  # first scale-up: the plain scale-down cooldown
+        (NOW - 9000, NOW - 3000, None, 1200, True),  # scaled in 50 min ago: a flap, the wait doubles
+        (NOW - 9000, NOW - 3600, 1200, 2400, True),  # boundary of the 1 h window, doubling again
+        (NOW - 9000, NOW - 3601, 1200, 600, False),  # just outside: halves back (never below 600)
+        (NOW - 90000, NOW - 20000, 28800, 57600, True),  # within the 8 h wait that preceded the scale-in
+        (NOW - 90000, NOW - 30000, 28800, 14400, False),  # the scale-in held longer than the wait: halve
+        (NOW - 9000, NOW - 60, 86400, 86400, True),  # capped at max_scale_in_hold_seconds
+        (NOW - 400, NOW - 9000, 4800, 4800, False),  # the last change was a scale-up: the wait stays
+    ],
+)
+def test_flap_damping_sets_the_next_scale_in_wait(last_up, last_down, hold, expected, flap):
+    deployment = state(count=2, last_up=last_up, last_down=last_down, scale_in_hold=hold)
+    decision = decide(deployment, signal(), POLICY, NOW)
+    assert decision.action is Action.SCALE_OUT and decision.scale_in_hold == expected
+    assert ("flap: scaled in" in decision.reason) is flap
+
+
+def test_flap_damping_holds_scale_in_and_can_be_turned_off():
+    damped = state(count=3, last_up=NOW - 2000, last_down=NOW - 5000, scale_in_hold=2400)
+    held = decide(damped, signal(direction="down"), POLICY, NOW)
+    assert held.action is Action.NONE and "down cooldown: 400 s left" in held.reason
+    assert decide(damped, signal(direction="down"), POLICY, NOW + 400).action is Action.SCALE_IN
+    assert decide(damped, signal(direction="down"), POLICY, NOW + 400).scale_in_hold is None  # only ups set it
+    off = POLICY.model_copy(update={"flap_window_seconds": 0})
+    flapping = state(count=2, last_up=NOW - 9000, last_down=NOW - 60, scale_in_hold=2400)
+    assert decide(flapping, signal(), off, NOW).scale_in_hold == 600
+
+
 @pytest.mark.parametrize(("age", "acts"), [(59, True), (60, True), (61, False)])
 def test_stale_alarms(age, acts):
     strict = POLICY.model_copy(update={"max_alarm_age_seconds": 60})
@@ -187,7 +218,8 @@ def test_low_threshold_follows_the_capacity(count, shape, metric, expected):
 
 
 def test_low_threshold_never_goes_below_the_configured_one():
-    fixed = Policy()  # headroom is off by default
+    fixed = Policy(scale_in_headroom=0)  # headroom off: the configured threshold only
     assert low_threshold(Capacity(4, TWO_OCPU), "cpu", fixed) == 20
+    assert low_threshold(Capacity(4, TWO_OCPU), "cpu", Policy()) == 40  # default 0.9: floor(60 x 3/4 x 0.9)
     careful = POLICY.model_copy(update={"cpu_low_threshold": 40})
     assert low_threshold(Capacity(4, TWO_OCPU), "cpu", careful) == 40

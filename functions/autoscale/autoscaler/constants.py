@@ -31,6 +31,7 @@ OVERRIDE_TAG_PREFIX = "autoscale_"
 # Scaling state the function writes on the deployment in the same update as the change.
 STATE_LAST_UP_TAG = "autoscale_state_last_up"
 STATE_LAST_DOWN_TAG = "autoscale_state_last_down"
+STATE_HOLD_TAG = "autoscale_state_scale_in_hold"
 STATE_EVENTS_TAG = "autoscale_state_events"
 
 

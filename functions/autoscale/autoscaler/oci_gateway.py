@@ -8,7 +8,14 @@ import oci
 from oci.data_science import models as ds
 from oci.monitoring import models as mon
 
-from .constants import OWNER_TAG, OWNER_VALUE, STATE_EVENTS_TAG, STATE_LAST_DOWN_TAG, STATE_LAST_UP_TAG
+from .constants import (
+    OWNER_TAG,
+    OWNER_VALUE,
+    STATE_EVENTS_TAG,
+    STATE_HOLD_TAG,
+    STATE_LAST_DOWN_TAG,
+    STATE_LAST_UP_TAG,
+)
 from .policy import Capacity, DeploymentState
 from .settings import Settings, Shape
 
@@ -192,6 +199,7 @@ def _state(raw: ds.ModelDeployment, tags: dict[str, str]) -> DeploymentState:
         capacity=Capacity(getattr(scaling, "instance_count", None) or 0, shape),
         last_up=_float_tag(tags, STATE_LAST_UP_TAG),
         last_down=_float_tag(tags, STATE_LAST_DOWN_TAG),
+        scale_in_hold=_float_tag(tags, STATE_HOLD_TAG),
         recent_events=tuple(tags.get(STATE_EVENTS_TAG, "").split()),
     )
 

@@ -29,6 +29,7 @@ class DeploymentState:
     capacity: Capacity
     last_up: float | None = None  # epoch seconds of our last scale-up
     last_down: float | None = None
+    scale_in_hold: float | None = None  # seconds a scale-in waits after a change, grown by flapping
     recent_events: tuple[str, ...] = ()  # event keys of alarms already acted on
 
 
@@ -63,6 +64,7 @@ class Decision:
     reason: str
     target: Capacity | None = None
     low_alarm: LowAlarm = LowAlarm.LEAVE
+    scale_in_hold: float | None = None  # the hold to record with a scale-up
 
 
 def decide(state: DeploymentState, signal: Signal, policy: Policy, now: float) -> Decision:
@@ -96,7 +98,30 @@ def decide(state: DeploymentState, signal: Signal, policy: Policy, now: float) -
         action, target, reason = _vertical(current, signal, policy)
     if target is None:
         return replace(hold, reason=reason)
-    return Decision(action, reason, target, _low_alarm_for(target, signal.metric, policy))
+    decision = Decision(action, reason, target, _low_alarm_for(target, signal.metric, policy))
+    if signal.direction == "up":
+        hold, why = scale_in_hold_after_scale_up(state, policy, now)
+        decision = replace(decision, scale_in_hold=hold, reason=f"{reason}{why}")
+    return decision
+
+
+def scale_in_hold_after_scale_up(state: DeploymentState, policy: Policy, now: float) -> tuple[float, str]:
+    """Flap damping. A scale-up soon after our scale-in shows the scale-in was wrong: the load swings
+    faster than one step down can take. "Soon" is within flap_window_seconds, or within the hold we
+    waited before that scale-in. Then the next scale-in waits twice as long (up to
+    max_scale_in_hold_seconds). A scale-up long after a scale-in halves the wait back toward
+    scale_down_cooldown_seconds; one after another scale-up keeps it."""
+    base = policy.scale_down_cooldown_seconds
+    held = max(state.scale_in_hold or base, base)
+    if policy.flap_window_seconds == 0:
+        return base, ""
+    if state.last_down is None or (state.last_up is not None and state.last_up >= state.last_down):
+        return held, ""
+    since = now - state.last_down
+    if since > max(policy.flap_window_seconds, held):
+        return max(base, held / 2), ""
+    hold = min(2 * held, max(policy.max_scale_in_hold_seconds, base))
+    return hold, f"; flap: scaled in {since:.0f} s ago, so the next scale-in waits {hold:.0f} s"
 
 
 def ladder_index(shape: Shape, ladder: tuple[Shape, ...]) -> int | None:
@@ -121,6 +146,8 @@ def low_threshold(capacity: Capacity, metric: str, policy: Policy) -> float:
         now, lower = size(capacity.shape), size(policy.shape_ladder[index - 1])
         position = 0 if metric == "cpu" else 1
         ratio = lower[position] / now[position] if now and lower else 0.0
+    elif mode == "cost" and (smaller := _steps_down(capacity, policy)):
+        ratio = max(_ocpus(option) / _ocpus(capacity) for _, option in smaller)  # the smallest step down
     else:
         return configured
     return max(configured, math.floor(policy.target(metric) * ratio * policy.scale_in_headroom))
@@ -145,7 +172,8 @@ def _cooldown_left(state: DeploymentState, direction: str, policy: Policy, now: 
         last, cooldown = state.last_up, policy.scale_up_cooldown_seconds
     else:
         changes = [t for t in (state.last_up, state.last_down) if t is not None]
-        last, cooldown = (max(changes) if changes else None), policy.scale_down_cooldown_seconds
+        last = max(changes) if changes else None
+        cooldown = max(policy.scale_down_cooldown_seconds, state.scale_in_hold or 0)
     return 0.0 if last is None else cooldown - (now - last)
 
 
@@ -204,10 +232,7 @@ def _cost_aware(current: Capacity, signal: Signal, policy: Policy):
         if index is not None and index < len(ladder) - 1:
             options.append((Action.SHAPE_UP, replace(current, shape=ladder[index + 1])))
     else:
-        if count > policy.min_instances:
-            options.append((Action.SCALE_IN, replace(current, instance_count=count - 1)))
-        if index is not None and index > 0 and _rung_is_cpus(policy):
-            options.append((Action.SHAPE_DOWN, replace(current, shape=ladder[index - 1])))
+        options = _steps_down(current, policy)
     if not options:
         limit = f"max_instances ({policy.max_instances}) on the top rung" if signal.direction == "up" else "the floor"
         return Action.NONE, None, f"already at {limit}"
@@ -251,6 +276,17 @@ def _biggest_saving_within_target(current, options, signal, target, price):
         return None, None, f"low {signal.metric}, but every step down would take it above the {target:g}% target"
     action, chosen = max(safe, key=lambda o: price(current) - price(o[1]))
     return action, chosen, f"low {signal.metric}, saves the most within the {target:g}% target"
+
+
+def _steps_down(current: Capacity, policy: Policy) -> list[tuple[Action, Capacity]]:
+    """Cost mode's ways down: one instance fewer, the rung below (when CPU owns the rungs)."""
+    index = ladder_index(current.shape, policy.shape_ladder)
+    steps = []
+    if current.instance_count > policy.min_instances:
+        steps.append((Action.SCALE_IN, replace(current, instance_count=current.instance_count - 1)))
+    if index is not None and index > 0 and _rung_is_cpus(policy):
+        steps.append((Action.SHAPE_DOWN, replace(current, shape=policy.shape_ladder[index - 1])))
+    return steps
 
 
 def _rung_is_cpus(policy: Policy) -> bool:

@@ -15,6 +15,7 @@ from .constants import (
     OWNER_VALUE,
     ROUTES,
     STATE_EVENTS_TAG,
+    STATE_HOLD_TAG,
     STATE_LAST_DOWN_TAG,
     STATE_LAST_UP_TAG,
     alarm_query,
@@ -154,6 +155,8 @@ def _state_tags(deployment: Deployment, decision: Decision, signal: Signal, now:
     """The deployment's tags plus our scaling state, written in the same update as the change."""
     tags = dict(deployment.tags)
     tags[STATE_LAST_UP_TAG if signal.direction == "up" else STATE_LAST_DOWN_TAG] = f"{now:.3f}"
+    if decision.scale_in_hold is not None:
+        tags[STATE_HOLD_TAG] = f"{decision.scale_in_hold:.0f}"
     events = [*deployment.state.recent_events, signal.event_key][-RECENT_EVENTS_KEPT:]
     tags[STATE_EVENTS_TAG] = " ".join(events)
     return tags

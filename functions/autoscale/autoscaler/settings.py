@@ -87,8 +87,11 @@ class Policy(BaseModel):
     scale_up_cooldown_seconds: int = Field(720, ge=0)  # longer than a deployment update plus a fresh reading
     scale_down_cooldown_seconds: int = Field(600, ge=0)
     max_alarm_age_seconds: int = Field(0, ge=0)
+    # Flap damping: a scale-up within this long after a scale-in doubles the next scale-in's wait (0: off).
+    flap_window_seconds: int = Field(3600, ge=0)
+    max_scale_in_hold_seconds: int = Field(86400, ge=0)
     # Scale in while the smaller capacity would run at <= this share of the target (0: fixed low thresholds).
-    scale_in_headroom: float = Field(0.0, ge=0, le=1)
+    scale_in_headroom: float = Field(0.9, ge=0, le=1)
     prices: Annotated[tuple[Price, ...], NoDecode] = parse_prices(DEFAULT_PRICES)  # used by cpu_mode=cost
 
     _ladder = field_validator("shape_ladder", mode="before")(parse_ladder)
