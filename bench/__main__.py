@@ -27,9 +27,11 @@ def controllers(transport: str) -> list:
         Native(),
         Ours("ours", transport=transport),
         Ours("ours-cost", transport=transport, AUTOSCALE_CPU_MODE="cost"),
-        # Ablations: each of the two scale-in rules the benchmark made defaults, turned off.
+        # Ablations: each default the benchmark led us to, turned back.
         Ours("ours-fixed-low", transport=transport, AUTOSCALE_SCALE_IN_HEADROOM="0"),
         Ours("ours-no-damping", transport=transport, AUTOSCALE_FLAP_WINDOW_SECONDS="0"),
+        Ours("ours-proportional", transport=transport, AUTOSCALE_SATURATED_SCALE_FACTOR="1"),
+        Ours("ours-high-80", high={"cpu": "80"}, transport=transport),
         Oracle(),
     ]
 
@@ -148,9 +150,10 @@ def _header(days: float, args, config: SimConfig) -> str:
         f"{config.max_instances}, ladder {', '.join(map(str, config.ladder))}.\n\n"
         f"`ours`: the high alarms as the Terraform module creates them by default (> {tf['cpu_high_threshold']} %, "
         f"pending {tf['high_alarm_pending_duration']}, repeat {tf['high_alarm_repeat_duration']}) and the function "
-        f"with its default settings; `ours-cost`: the same with AUTOSCALE_CPU_MODE=cost; `ours-fixed-low`: the same "
-        f"with AUTOSCALE_SCALE_IN_HEADROOM=0 (fixed 20 % low thresholds); `ours-no-damping`: the same with "
-        f"AUTOSCALE_FLAP_WINDOW_SECONDS=0 (no flap damping). The function runs over "
+        f"with its default settings; `ours-cost`: the same with AUTOSCALE_CPU_MODE=cost. Ablations, each one default "
+        f"turned back: `ours-fixed-low` AUTOSCALE_SCALE_IN_HEADROOM=0 (fixed 20 % low thresholds), `ours-no-damping` "
+        f"AUTOSCALE_FLAP_WINDOW_SECONDS=0, `ours-proportional` AUTOSCALE_SATURATED_SCALE_FACTOR=1, `ours-high-80` "
+        f"the high CPU alarm at > 80 %. The function runs over "
         f"{'HTTP to the emulator' if args.transport == 'http' else 'the in-process fakes'}."
     )
 

@@ -7,7 +7,17 @@ from pathlib import Path
 
 from bench.sim import Series, ocpus
 
-POLICY_ORDER = ("2022", "native", "ours", "ours-cost", "ours-fixed-low", "ours-no-damping", "oracle")
+POLICY_ORDER = (
+    "2022",
+    "native",
+    "ours",
+    "ours-cost",
+    "ours-fixed-low",
+    "ours-no-damping",
+    "ours-proportional",
+    "ours-high-80",
+    "oracle",
+)
 PLOTTED = ("2022", "native", "ours", "ours-cost", "oracle")  # the ablations would crowd the plots
 NATIVE_BLIND = {"memory"}  # traces the native rules cannot scale for (memory): compared with 2022 only
 

@@ -50,6 +50,7 @@ locals {
     AUTOSCALE_OCI_TIMEOUT_SECONDS         = tostring(var.oci_timeout_seconds)
     AUTOSCALE_PRICES                      = join(",", var.scaling.prices)
     AUTOSCALE_RETRY_BUDGET_SECONDS        = tostring(var.retry_budget_seconds)
+    AUTOSCALE_SATURATED_SCALE_FACTOR      = tostring(var.scaling.saturated_scale_factor)
     AUTOSCALE_SCALE_DOWN_COOLDOWN_SECONDS = tostring(var.scaling.scale_down_cooldown_seconds)
     AUTOSCALE_SCALE_IN_HEADROOM           = tostring(var.scaling.scale_in_headroom)
     AUTOSCALE_SCALE_UP_COOLDOWN_SECONDS   = tostring(var.scaling.scale_up_cooldown_seconds)

@@ -140,7 +140,7 @@ variable "function_shape" {
 # --- What the function does (its config: AUTOSCALE_*) ------------------------------------------
 
 variable "scaling" {
-  description = "Default scaling policy, written to the function config (AUTOSCALE_<NAME>). Modes: horizontal (instance count) or vertical (shape ladder); cpu_mode may also be cost (more instances or the next rung, whichever is cheaper by prices: SHAPE=OCPU_HOUR_PRICE[:GB_HOUR_PRICE]). Ladder rungs: SHAPE or SHAPE:OCPUS:MEMORY_GB, smallest first. Targets and thresholds are percentages. max_alarm_age_seconds: ignore alarm events older than this (late redeliveries; 0 = off). scale_in_headroom: scale in while one step down would run at <= headroom x target (0 = fixed low thresholds only). flap_window_seconds: a scale-up this soon after a scale-in doubles the wait before the next scale-in, up to max_scale_in_hold_seconds (0 = off). Any attribute can be overridden per deployment (deployments[*].overrides)."
+  description = "Default scaling policy, written to the function config (AUTOSCALE_<NAME>). Modes: horizontal (instance count) or vertical (shape ladder); cpu_mode may also be cost (more instances or the next rung, whichever is cheaper by prices: SHAPE=OCPU_HOUR_PRICE[:GB_HOUR_PRICE]). Ladder rungs: SHAPE or SHAPE:OCPUS:MEMORY_GB, smallest first. Targets and thresholds are percentages. max_alarm_age_seconds: ignore alarm events older than this (late redeliveries; 0 = off). scale_in_headroom: scale in while one step down would run at <= headroom x target (0 = fixed low thresholds only). saturated_scale_factor: a high alarm at >= 99 % grows the capacity at least this many times (1 = proportional only). flap_window_seconds: a scale-up this soon after a scale-in doubles the wait before the next scale-in, up to max_scale_in_hold_seconds (0 = off). Any attribute can be overridden per deployment (deployments[*].overrides)."
   type = object({
     cpu_mode                    = optional(string, "horizontal")
     mem_mode                    = optional(string, "vertical")
@@ -155,6 +155,7 @@ variable "scaling" {
     scale_down_cooldown_seconds = optional(number, 600)
     max_alarm_age_seconds       = optional(number, 0)
     scale_in_headroom           = optional(number, 0.9)
+    saturated_scale_factor      = optional(number, 4)
     flap_window_seconds         = optional(number, 3600)
     max_scale_in_hold_seconds   = optional(number, 86400)
     prices                      = optional(list(string), ["VM.Standard.E3.Flex=0.025:0.0015", "VM.Standard.E4.Flex=0.025:0.0015", "VM.Standard.E5.Flex=0.03:0.002", "VM.Standard2.1=0.0638", "VM.Standard2.2=0.0638", "VM.Standard2.4=0.0638", "VM.Standard2.8=0.0638", "VM.Standard2.16=0.0638"])
@@ -191,6 +192,10 @@ variable "scaling" {
   validation {
     condition     = var.scaling.scale_in_headroom >= 0 && var.scaling.scale_in_headroom <= 1
     error_message = "scaling.scale_in_headroom must be in [0, 1] (0: the fixed low thresholds only)."
+  }
+  validation {
+    condition     = var.scaling.saturated_scale_factor >= 1 && var.scaling.saturated_scale_factor <= 16
+    error_message = "scaling.saturated_scale_factor must be in [1, 16] (1: proportional scale-out only)."
   }
 }
 
@@ -358,6 +363,7 @@ variable "deployments" {
       scale_down_cooldown_seconds = optional(number)
       max_alarm_age_seconds       = optional(number)
       scale_in_headroom           = optional(number)
+      saturated_scale_factor      = optional(number)
       flap_window_seconds         = optional(number)
       max_scale_in_hold_seconds   = optional(number)
       prices                      = optional(list(string))
@@ -429,5 +435,11 @@ variable "deployments" {
       ]
     ]))
     error_message = "deployments[*].overrides cooldowns, max_alarm_age_seconds, flap_window_seconds and max_scale_in_hold_seconds must be whole numbers of seconds >= 0."
+  }
+  validation {
+    condition = alltrue([
+      for d in values(var.deployments) : (d.overrides.scale_in_headroom == null ? true : (d.overrides.scale_in_headroom >= 0 && d.overrides.scale_in_headroom <= 1)) && (d.overrides.saturated_scale_factor == null ? true : (d.overrides.saturated_scale_factor >= 1 && d.overrides.saturated_scale_factor <= 16))
+    ])
+    error_message = "deployments[*].overrides.scale_in_headroom must be in [0, 1] and saturated_scale_factor in [1, 16]."
   }
 }

@@ -127,6 +127,19 @@ def test_a_flap_doubles_the_wait_before_the_next_scale_in(run, store):
     assert later["action"] == "scale_in" and capacity(store)[0] == 1
 
 
+def test_cost_mode_records_the_rung_it_climbed_and_gives_it_back(run, store):
+    cost = {"AUTOSCALE_CPU_MODE": "cost", "AUTOSCALE_MAX_INSTANCES": "1"}  # only the rung can grow
+    [up] = run(alarm_message("high_cpu.json"), **cost)
+    assert up["action"] == "shape_up" and capacity(store) == (1, "VM.Standard.E4.Flex", 2)
+    assert deployment(store)["freeformTags"]["autoscale_state_cpu_rungs"] == "1"
+    [low] = owned_low_alarms(store, "cpu")
+    assert low["query"].endswith("< 27")  # the rung below would run at <= 0.9 x 60 %
+    [down] = run(low_message(store, "cpu"), now=T0 + 600, **cost)
+    assert down["action"] == "shape_down" and capacity(store) == (1, "VM.Standard.E4.Flex", 1)
+    assert deployment(store)["freeformTags"]["autoscale_state_cpu_rungs"] == "0"
+    assert down["low_alarm"] == "deleted" and owned_low_alarms(store, "cpu") == []
+
+
 def test_low_mem_steps_down_to_the_bottom_rung(run, store):
     run(alarm_message("high_mem.json"))
     run(alarm_message("high_mem.json", timestampEpochMillis=1), now=T0 + 720)

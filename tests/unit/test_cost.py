@@ -1,5 +1,7 @@
 """The cost-aware CPU mode: decide() with prices, table-driven. Pure values in, Decision out."""
 
+from dataclasses import replace
+
 import pytest
 
 from autoscaler.cost import Price, hourly_price, parse_prices, size
@@ -31,17 +33,20 @@ def cpu(direction="up", observed=None) -> Signal:
     [
         # up: the HPA count at the same shape is cheaper than the next rung at the same count
         (COST, 2, flex(1), cpu(observed=90), Action.SCALE_OUT, (3, flex(1)), LowAlarm.ENSURE, "cheapest that has"),
-        (COST, 1, flex(1), cpu(observed=100), Action.SCALE_OUT, (2, flex(1)), LowAlarm.ENSURE, "needs 1.67 OCPUs"),
+        (COST, 1, flex(1), cpu(observed=80), Action.SCALE_OUT, (2, flex(1)), LowAlarm.ENSURE, "needs 1.33 OCPUs"),
+        # saturated: the demand may be anywhere above 1 OCPU, so x4 (saturated_scale_factor)
+        (COST, 1, flex(1), cpu(observed=100), Action.SCALE_OUT, (4, flex(1)), LowAlarm.ENSURE, "saturated"),
         (COST, 1, flex(1), cpu(), Action.SCALE_OUT, (2, flex(1)), LowAlarm.ENSURE, "no metric value"),
         # at max_instances only the rung can grow
         (COST, 4, flex(1), cpu(observed=90), Action.SHAPE_UP, (4, flex(2)), LowAlarm.ENSURE, "4 x"),
         (COST, 4, flex(4), cpu(observed=90), Action.NONE, None, LowAlarm.ENSURE, "max_instances (4) on the top"),
-        # 3 x 1 OCPU at 100% needs 5 OCPUs: 4 instances have 4, the next rung 6
-        (COST, 3, flex(1), cpu(observed=100), Action.SHAPE_UP, (3, flex(2)), LowAlarm.ENSURE, "cheapest that has"),
+        # 3 x 1 OCPU at 95% needs 4.75 OCPUs: 4 instances have 4, the next rung 6
+        (COST, 3, flex(1), cpu(observed=95), Action.SHAPE_UP, (3, flex(2)), LowAlarm.ENSURE, "cheapest that has"),
         # no option has the 20 OCPUs asked for: the one gaining most OCPUs per unit of price
         (COST, 3, flex(4), cpu(observed=100), Action.SCALE_OUT, (4, flex(4)), LowAlarm.ENSURE, "none has them"),
         # a cheaper family on the next rung wins over another instance of the dear fixed shape
-        (MIXED, 1, Shape(name="VM.Standard2.1"), cpu(observed=90), Action.SHAPE_UP, (1, flex(2)), LowAlarm.REMOVE,
+        # (the low CPU alarm is ensured: CPU climbed this rung, so CPU may take it back)
+        (MIXED, 1, Shape(name="VM.Standard2.1"), cpu(observed=90), Action.SHAPE_UP, (1, flex(2)), LowAlarm.ENSURE,
          "0.098 $/h"),
         # down: one instance fewer; the rung stays (memory owns it while mem_mode is vertical)
         (COST, 3, flex(2), cpu("down", 10), Action.SCALE_IN, (2, flex(2)), LowAlarm.ENSURE, "saves the most"),
@@ -118,3 +123,18 @@ def test_cost_mode_from_config():
 )
 def test_cost_mode_low_threshold_follows_the_smallest_step_down(policy, count, shape, expected):
     assert low_threshold(Capacity(count, shape), "cpu", policy) == expected
+
+
+def test_cost_mode_takes_back_the_rungs_it_climbed_for_cpu():
+    up = decide(state(4, flex(1)), cpu(observed=90), COST, NOW)  # at max_instances only the rung can grow
+    assert up.action == Action.SHAPE_UP and up.cpu_rungs == 1
+    climbed = replace(state(1, flex(2)), cpu_rungs=1)
+    down = decide(climbed, cpu("down", 10), COST, NOW)
+    assert down.action == Action.SHAPE_DOWN and down.target == Capacity(1, flex(1)) and down.cpu_rungs == 0
+    assert down.low_alarm == LowAlarm.REMOVE  # now at the floor
+    assert low_threshold(Capacity(1, flex(2)), "cpu", COST, cpu_rungs=1) == 27  # the rung below has half
+    # a rung memory climbed stays memory's: the CPU alarm has no way down at one instance
+    assert decide(state(1, flex(2)), cpu("down", 10), COST, NOW).action == Action.NONE
+    # a memory rung down gives back one of CPU's too (the top rung is gone, whoever climbed it)
+    mem_down = decide(replace(state(1, flex(2)), cpu_rungs=1), Signal("mem", "down", 5, "e2", NOW - 10), COST, NOW)
+    assert mem_down.action == Action.SHAPE_DOWN and mem_down.cpu_rungs == 0

@@ -54,6 +54,8 @@ def flex(ocpus, memory):
         (state(count=2), signal(observed=90), Action.SCALE_OUT, 3, LowAlarm.ENSURE, "cpu 90% vs target 60%"),
         (state(count=2), signal(observed=100), Action.SCALE_OUT, 4, LowAlarm.ENSURE, "2 -> 4"),
         (state(count=3), signal(observed=100), Action.SCALE_OUT, 4, LowAlarm.ENSURE, "3 -> 4"),  # clamped at max
+        (state(count=1), signal(observed=99), Action.SCALE_OUT, 4, LowAlarm.ENSURE, "saturated (demand unknown): x4"),
+        (state(count=1), signal(observed=98.9), Action.SCALE_OUT, 2, LowAlarm.ENSURE, "cpu 98.9% vs target 60%"),
         (state(count=2), signal(observed=30), Action.SCALE_OUT, 3, LowAlarm.ENSURE, "2 -> 3"),  # fired: at least +1
         (state(count=4), signal(observed=99), Action.NONE, None, LowAlarm.ENSURE, "already at max_instances (4)"),
         (state(count=6), signal(), Action.NONE, None, LowAlarm.ENSURE, "already at max_instances"),
@@ -123,6 +125,13 @@ def test_cooldowns(last_up, last_down, direction, acts):
     assert (decision.action is not Action.NONE) is acts
     if not acts:
         assert f"{direction} cooldown" in decision.reason
+
+
+def test_the_saturated_factor_comes_from_the_policy():
+    proportional_only = POLICY.model_copy(update={"saturated_scale_factor": 1})
+    assert decide(state(count=1), signal(observed=100), proportional_only, NOW).target.instance_count == 2
+    doubling = POLICY.model_copy(update={"saturated_scale_factor": 2, "max_instances": 10})
+    assert decide(state(count=3), signal(observed=100), doubling, NOW).target.instance_count == 6
 
 
 def test_cooldown_comes_from_the_policy():

@@ -9,6 +9,8 @@ from enum import StrEnum
 from .cost import hourly_price, size
 from .settings import Policy, Shape
 
+SATURATED_PERCENT = 99.0  # a reading this high means the demand may be anywhere above the capacity
+
 
 @dataclass(frozen=True)
 class Capacity:
@@ -30,6 +32,7 @@ class DeploymentState:
     last_up: float | None = None  # epoch seconds of our last scale-up
     last_down: float | None = None
     scale_in_hold: float | None = None  # seconds a scale-in waits after a change, grown by flapping
+    cpu_rungs: int = 0  # rungs cost mode climbed for CPU: CPU may take those back even when memory owns the rungs
     recent_events: tuple[str, ...] = ()  # event keys of alarms already acted on
 
 
@@ -65,6 +68,7 @@ class Decision:
     target: Capacity | None = None
     low_alarm: LowAlarm = LowAlarm.LEAVE
     scale_in_hold: float | None = None  # the hold to record with a scale-up
+    cpu_rungs: int | None = None  # the new DeploymentState.cpu_rungs, when it changes
 
 
 def decide(state: DeploymentState, signal: Signal, policy: Policy, now: float) -> Decision:
@@ -77,7 +81,7 @@ def decide(state: DeploymentState, signal: Signal, policy: Policy, now: float) -
         return Decision(Action.NONE, f"{state.scaling_policy} scaling policy: OCI native autoscaling owns it")
 
     current = state.capacity
-    hold = Decision(Action.NONE, "", None, _low_alarm_for(current, signal.metric, policy))
+    hold = Decision(Action.NONE, "", None, _low_alarm_for(current, signal.metric, policy, state.cpu_rungs))
     if signal.event_key in state.recent_events:
         return replace(hold, reason=f"alarm event {signal.event_key} already handled (redelivery)")
     age = now - signal.alarm_time
@@ -93,12 +97,15 @@ def decide(state: DeploymentState, signal: Signal, policy: Policy, now: float) -
     if mode == "horizontal":
         action, target, reason = _horizontal(current, signal, policy)
     elif mode == "cost":
-        action, target, reason = _cost_aware(current, signal, policy)
+        action, target, reason = _cost_aware(current, signal, policy, state.cpu_rungs)
     else:
         action, target, reason = _vertical(current, signal, policy)
     if target is None:
         return replace(hold, reason=reason)
-    decision = Decision(action, reason, target, _low_alarm_for(target, signal.metric, policy))
+    rungs = _cpu_rungs_after(state, action, mode)
+    decision = Decision(action, reason, target, _low_alarm_for(target, signal.metric, policy, rungs))
+    if rungs != state.cpu_rungs:
+        decision = replace(decision, cpu_rungs=rungs)
     if signal.direction == "up":
         hold, why = scale_in_hold_after_scale_up(state, policy, now)
         decision = replace(decision, scale_in_hold=hold, reason=f"{reason}{why}")
@@ -134,7 +141,7 @@ def ladder_index(shape: Shape, ladder: tuple[Shape, ...]) -> int | None:
     return None
 
 
-def low_threshold(capacity: Capacity, metric: str, policy: Policy) -> float:
+def low_threshold(capacity: Capacity, metric: str, policy: Policy, cpu_rungs: int = 0) -> float:
     """Utilization below which this capacity steps down: the configured low threshold, raised to where
     the next smaller capacity would still run at `scale_in_headroom` x target (so a scale-in can never
     push utilization back over the target, and idle capacity at 30 % on 4 instances is not kept)."""
@@ -146,21 +153,20 @@ def low_threshold(capacity: Capacity, metric: str, policy: Policy) -> float:
         now, lower = size(capacity.shape), size(policy.shape_ladder[index - 1])
         position = 0 if metric == "cpu" else 1
         ratio = lower[position] / now[position] if now and lower else 0.0
-    elif mode == "cost" and (smaller := _steps_down(capacity, policy)):
+    elif mode == "cost" and (smaller := _steps_down(capacity, policy, cpu_rungs)):
         ratio = max(_ocpus(option) / _ocpus(capacity) for _, option in smaller)  # the smallest step down
     else:
         return configured
     return max(configured, math.floor(policy.target(metric) * ratio * policy.scale_in_headroom))
 
 
-def _low_alarm_for(capacity: Capacity, metric: str, policy: Policy) -> LowAlarm:
+def _low_alarm_for(capacity: Capacity, metric: str, policy: Policy, cpu_rungs: int) -> LowAlarm:
     mode = policy.mode(metric)
     if mode == "horizontal":
         return LowAlarm.ENSURE if capacity.instance_count > policy.min_instances else LowAlarm.REMOVE
     index = ladder_index(capacity.shape, policy.shape_ladder)
-    if mode == "cost":  # the floor: min_instances, and the bottom rung unless memory owns the rungs
-        above = capacity.instance_count > policy.min_instances or ((index or 0) > 0 and _rung_is_cpus(policy))
-        return LowAlarm.ENSURE if above else LowAlarm.REMOVE
+    if mode == "cost":  # the floor: min_instances, and the bottom rung or the rungs memory climbed
+        return LowAlarm.ENSURE if _steps_down(capacity, policy, cpu_rungs) else LowAlarm.REMOVE
     if index is None:
         return LowAlarm.LEAVE
     return LowAlarm.ENSURE if index > 0 else LowAlarm.REMOVE
@@ -177,6 +183,22 @@ def _cooldown_left(state: DeploymentState, direction: str, policy: Policy, now: 
     return 0.0 if last is None else cooldown - (now - last)
 
 
+def growth(signal: Signal, policy: Policy) -> tuple[float, str]:
+    """How much capacity a high alarm's observed value asks for, as a multiple of the current capacity.
+
+    Utilization cannot show more than 100 %: at saturation the demand is unknown and may be far above
+    the capacity, and the proportional ratio (100 / target) is only its lower bound. Growing too little
+    costs another full update of overload (~10 min); growing too much costs the idle capacity until the
+    low alarm takes it back. So a saturated reading grows by saturated_scale_factor."""
+    target = policy.target(signal.metric)
+    basis = f"{signal.metric} {signal.observed:g}% vs target {target:g}%"
+    factor = signal.observed / target
+    if signal.observed >= SATURATED_PERCENT and policy.saturated_scale_factor > factor:
+        factor = policy.saturated_scale_factor
+        basis += f", saturated (demand unknown): x{factor:g}"
+    return factor, basis
+
+
 def _horizontal(current: Capacity, signal: Signal, policy: Policy):
     count = current.instance_count
     if signal.direction == "up":
@@ -186,9 +208,8 @@ def _horizontal(current: Capacity, signal: Signal, policy: Policy):
         basis = "+1 (no metric value in the alarm)"
         if signal.observed is not None:
             # Like the Kubernetes HPA: enough instances to bring utilization back to the target.
-            proportional = math.ceil(count * signal.observed / policy.target(signal.metric))
-            desired = max(desired, proportional)
-            basis = f"{signal.metric} {signal.observed:g}% vs target {policy.target(signal.metric):g}%"
+            factor, basis = growth(signal, policy)
+            desired = max(desired, math.ceil(count * factor - 1e-9))
         desired = min(desired, policy.max_instances)
         return Action.SCALE_OUT, replace(current, instance_count=desired), f"scale out {count} -> {desired}: {basis}"
     if count <= policy.min_instances:
@@ -221,7 +242,7 @@ def _vertical(current: Capacity, signal: Signal, policy: Policy):
     )
 
 
-def _cost_aware(current: Capacity, signal: Signal, policy: Policy):
+def _cost_aware(current: Capacity, signal: Signal, policy: Policy, cpu_rungs: int):
     """Horizontal or vertical, whichever costs less: compared by price per hour (policy.prices)."""
     count, ladder = current.instance_count, policy.shape_ladder
     index = ladder_index(current.shape, ladder)
@@ -232,27 +253,28 @@ def _cost_aware(current: Capacity, signal: Signal, policy: Policy):
         if index is not None and index < len(ladder) - 1:
             options.append((Action.SHAPE_UP, replace(current, shape=ladder[index + 1])))
     else:
-        options = _steps_down(current, policy)
+        options = _steps_down(current, policy, cpu_rungs)
     if not options:
         limit = f"max_instances ({policy.max_instances}) on the top rung" if signal.direction == "up" else "the floor"
         return Action.NONE, None, f"already at {limit}"
     price, unit = _pricer([current, *(c for _, c in options)], policy)
     pick = _cheapest_that_meets if signal.direction == "up" else _biggest_saving_within_target
-    action, chosen, why = pick(current, options, signal, policy.target(signal.metric), price)
+    action, chosen, why = pick(current, options, signal, policy, price)
     if chosen is None:
         return Action.NONE, None, why
     listed = ", ".join(f"{c} {price(c):.4g} {unit}" for _, c in options)
     return action, chosen, f"{action.value.replace('_', ' ')} {current} -> {chosen}: {why} ({listed})"
 
 
-def _cheapest_that_meets(current, options, signal, target, price):
+def _cheapest_that_meets(current, options, signal, policy, price):
     """Up: the cheapest option with the OCPUs the proportional formula asks for; if none has them, the
     option that gains the most OCPUs per unit of added price."""
     if signal.observed is None:
         action, chosen = min(options, key=lambda o: (price(o[1]), _ocpus(o[1])))
         return action, chosen, "cheapest step (no metric value in the alarm)"
-    need = _ocpus(current) * signal.observed / target
-    wanted = f"{signal.metric} {signal.observed:g}% vs target {target:g}% needs {need:.3g} OCPUs"
+    factor, basis = growth(signal, policy)
+    need = _ocpus(current) * factor
+    wanted = f"{basis} needs {need:.3g} OCPUs"
     meeting = [o for o in options if _ocpus(o[1]) >= need - 1e-9]
     if meeting:
         action, chosen = min(meeting, key=lambda o: (price(o[1]), _ocpus(o[1])))
@@ -265,8 +287,9 @@ def _cheapest_that_meets(current, options, signal, target, price):
     return action, chosen, f"{wanted}, none has them: most OCPUs per unit of price"
 
 
-def _biggest_saving_within_target(current, options, signal, target, price):
+def _biggest_saving_within_target(current, options, signal, policy, price):
     """Down: the option that saves the most while the observed load stays within the target after it."""
+    target = policy.target(signal.metric)
 
     def load_after(option):
         return None if signal.observed is None else signal.observed * _ocpus(current) / _ocpus(option[1])
@@ -278,15 +301,24 @@ def _biggest_saving_within_target(current, options, signal, target, price):
     return action, chosen, f"low {signal.metric}, saves the most within the {target:g}% target"
 
 
-def _steps_down(current: Capacity, policy: Policy) -> list[tuple[Action, Capacity]]:
-    """Cost mode's ways down: one instance fewer, the rung below (when CPU owns the rungs)."""
+def _steps_down(current: Capacity, policy: Policy, cpu_rungs: int) -> list[tuple[Action, Capacity]]:
+    """Cost mode's ways down: one instance fewer; the rung below when CPU owns the rungs, or climbed it."""
     index = ladder_index(current.shape, policy.shape_ladder)
     steps = []
     if current.instance_count > policy.min_instances:
         steps.append((Action.SCALE_IN, replace(current, instance_count=current.instance_count - 1)))
-    if index is not None and index > 0 and _rung_is_cpus(policy):
+    if index is not None and index > 0 and (_rung_is_cpus(policy) or cpu_rungs > 0):
         steps.append((Action.SHAPE_DOWN, replace(current, shape=policy.shape_ladder[index - 1])))
     return steps
+
+
+def _cpu_rungs_after(state: DeploymentState, action: Action, mode: str) -> int:
+    """Cost mode counts the rungs it climbs for CPU; any rung down (CPU's or memory's) gives one back."""
+    if action is Action.SHAPE_UP and mode == "cost":
+        return state.cpu_rungs + 1
+    if action is Action.SHAPE_DOWN:
+        return max(0, state.cpu_rungs - 1)
+    return state.cpu_rungs
 
 
 def _rung_is_cpus(policy: Policy) -> bool:

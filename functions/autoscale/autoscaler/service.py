@@ -14,6 +14,7 @@ from .constants import (
     OWNER_TAG,
     OWNER_VALUE,
     ROUTES,
+    STATE_CPU_RUNGS_TAG,
     STATE_EVENTS_TAG,
     STATE_HOLD_TAG,
     STATE_LAST_DOWN_TAG,
@@ -22,8 +23,8 @@ from .constants import (
 )
 from .messages import AlarmMessage, Target
 from .oci_gateway import Alarm, Conflict, Deployment, OciGateway
-from .policy import Action, Capacity, Decision, LowAlarm, Signal, decide, low_threshold
-from .settings import ConfigError, Policy, Settings
+from .policy import Action, Decision, LowAlarm, Signal, decide, low_threshold
+from .settings import ConfigError, Settings
 
 RECENT_EVENTS_KEPT = 8  # event keys remembered on the deployment for redelivery detection
 
@@ -121,9 +122,9 @@ def _handle_target(message, target: Target, alarm, settings, gateway, now, outco
             outcome.reason += " (confirmed on re-read: the SDK retried an update whose response was lost)"
         outcome.status = "applied"
     capacity = decision.target or state.capacity
-    outcome.low_alarm = _sync_low_alarm(
-        decision, capacity, alarm, metric, target.deployment_id, policy, settings, gateway
-    )
+    rungs = state.cpu_rungs if decision.cpu_rungs is None else decision.cpu_rungs
+    threshold = low_threshold(capacity, metric, policy, rungs)
+    outcome.low_alarm = _sync_low_alarm(decision, threshold, alarm, metric, target.deployment_id, settings, gateway)
 
 
 def _landed(gateway: OciGateway, deployment: Deployment, signal: Signal) -> bool:
@@ -157,6 +158,8 @@ def _state_tags(deployment: Deployment, decision: Decision, signal: Signal, now:
     tags[STATE_LAST_UP_TAG if signal.direction == "up" else STATE_LAST_DOWN_TAG] = f"{now:.3f}"
     if decision.scale_in_hold is not None:
         tags[STATE_HOLD_TAG] = f"{decision.scale_in_hold:.0f}"
+    if decision.cpu_rungs is not None:
+        tags[STATE_CPU_RUNGS_TAG] = str(decision.cpu_rungs)
     events = [*deployment.state.recent_events, signal.event_key][-RECENT_EVENTS_KEPT:]
     tags[STATE_EVENTS_TAG] = " ".join(events)
     return tags
@@ -166,11 +169,8 @@ def low_alarm_name(metric: str, deployment_id: str) -> str:
     return f"{LOW_TITLE[metric]}-{deployment_id}"
 
 
-def low_alarm_details(
-    source: Alarm, metric: str, deployment_id: str, capacity: Capacity, policy: Policy, settings: Settings
-) -> dict:
+def low_alarm_details(source: Alarm, metric: str, deployment_id: str, threshold: float, settings: Settings) -> dict:
     """The scale-down alarm for one deployment, modelled on the high alarm that fired."""
-    threshold = low_threshold(capacity, metric, policy)
     return {
         "display_name": low_alarm_name(metric, deployment_id),
         "compartment_id": source.compartment_id,
@@ -189,7 +189,7 @@ def low_alarm_details(
     }
 
 
-def _sync_low_alarm(decision, capacity, source, metric, deployment_id, policy, settings, gateway) -> str:
+def _sync_low_alarm(decision, threshold, source, metric, deployment_id, settings, gateway) -> str:
     """Converge to: exactly one owned low alarm above the floor, at this capacity's threshold; none at the floor."""
     if decision.low_alarm is LowAlarm.LEAVE:
         return "unchanged"
@@ -201,7 +201,7 @@ def _sync_low_alarm(decision, capacity, source, metric, deployment_id, policy, s
         return "deleted" if existing else "absent"
     for duplicate, _ in existing[1:]:
         gateway.delete_alarm(duplicate)
-    details = low_alarm_details(source, metric, deployment_id, capacity, policy, settings)
+    details = low_alarm_details(source, metric, deployment_id, threshold, settings)
     if not existing:
         gateway.create_alarm(details)
         return "created"
@@ -209,7 +209,7 @@ def _sync_low_alarm(decision, capacity, source, metric, deployment_id, policy, s
     alarm_id, query = existing[0]
     if query != details["query"]:
         gateway.update_alarm_query(alarm_id, details["query"], details["body"])
-        state += f", threshold now {low_threshold(capacity, metric, policy):g}%"
+        state += f", threshold now {threshold:g}%"
     return state
 
 

@@ -90,6 +90,8 @@ class Policy(BaseModel):
     # Flap damping: a scale-up within this long after a scale-in doubles the next scale-in's wait (0: off).
     flap_window_seconds: int = Field(3600, ge=0)
     max_scale_in_hold_seconds: int = Field(86400, ge=0)
+    # A saturated high reading (>= 99 %) grows the capacity at least this many times (1: proportional only).
+    saturated_scale_factor: float = Field(4.0, ge=1, le=16)
     # Scale in while the smaller capacity would run at <= this share of the target (0: fixed low thresholds).
     scale_in_headroom: float = Field(0.9, ge=0, le=1)
     prices: Annotated[tuple[Price, ...], NoDecode] = parse_prices(DEFAULT_PRICES)  # used by cpu_mode=cost
