@@ -216,6 +216,15 @@ def test_deployment_tags_override_the_policy(run, store, seed):
     assert outcome["status"] == "noop" and "max_instances (1)" in outcome["reason"]
 
 
+@pytest.mark.parametrize("garbage", ["inf", "nan", "-inf", "soon", "1e999", ""])
+def test_hand_edited_state_tags_read_as_unset(run, store, garbage):
+    tags = {f"autoscale_state_{name}": garbage for name in ("last_up", "last_down", "scale_in_hold", "cpu_rungs")}
+    store.update_model_deployment(DEMO1, {"freeformTags": tags}, None)
+    [outcome] = run(alarm_message("high_cpu.json"))
+    assert outcome["status"] == "applied" and capacity(store)[0] == 2
+    assert deployment(store)["freeformTags"]["autoscale_state_scale_in_hold"] == "600"
+
+
 def test_invalid_override_tag_is_refused_with_the_tag_name(run, store):
     store.update_model_deployment(DEMO1, {"freeformTags": {"autoscale_shape_ladder": "VM.Standard.E4.Flex:2"}}, None)
     [outcome] = run(alarm_message("high_mem.json"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import oci
@@ -207,10 +208,12 @@ def _state(raw: ds.ModelDeployment, tags: dict[str, str]) -> DeploymentState:
 
 
 def _float_tag(tags: dict[str, str], key: str) -> float | None:
+    """A number from our state tags; a missing, garbled or non-finite one (hand-edited tags) reads as unset."""
     try:
-        return float(tags[key])
+        value = float(tags[key])
     except (KeyError, ValueError):
         return None
+    return value if math.isfinite(value) else None
 
 
 def _copy(model, cls):

@@ -107,12 +107,12 @@ def decide(state: DeploymentState, signal: Signal, policy: Policy, now: float) -
     if rungs != state.cpu_rungs:
         decision = replace(decision, cpu_rungs=rungs)
     if signal.direction == "up":
-        hold, why = scale_in_hold_after_scale_up(state, policy, now)
-        decision = replace(decision, scale_in_hold=hold, reason=f"{reason}{why}")
+        wait, why = _scale_in_hold_after_scale_up(state, policy, now)
+        decision = replace(decision, scale_in_hold=wait, reason=f"{reason}{why}")
     return decision
 
 
-def scale_in_hold_after_scale_up(state: DeploymentState, policy: Policy, now: float) -> tuple[float, str]:
+def _scale_in_hold_after_scale_up(state: DeploymentState, policy: Policy, now: float) -> tuple[float, str]:
     """Flap damping. A scale-up soon after our scale-in shows the scale-in was wrong: the load swings
     faster than one step down can take. "Soon" is within flap_window_seconds, or within the hold we
     waited before that scale-in. Then the next scale-in waits twice as long (up to
