@@ -103,6 +103,7 @@ def _function_env(url: str) -> dict[str, str]:
         "AUTOSCALE_MONITORING_ENDPOINT": url,
         "AUTOSCALE_SCALE_UP_COOLDOWN_SECONDS": "0",  # every alarm below acts: the full path is measured
         "AUTOSCALE_SCALE_DOWN_COOLDOWN_SECONDS": "0",
+        "AUTOSCALE_FLAP_WINDOW_SECONDS": "0",  # the alternation below is a flap by design: do not damp it
     }
 
 

@@ -140,7 +140,7 @@ variable "function_shape" {
 # --- What the function does (its config: AUTOSCALE_*) ------------------------------------------
 
 variable "scaling" {
-  description = "Default scaling policy, written to the function config (AUTOSCALE_<NAME>). Modes: horizontal (instance count) or vertical (shape ladder); cpu_mode may also be cost (more instances or the next rung, whichever is cheaper by prices: SHAPE=OCPU_HOUR_PRICE[:GB_HOUR_PRICE]). Ladder rungs: SHAPE or SHAPE:OCPUS:MEMORY_GB, smallest first. Targets and thresholds are percentages. max_alarm_age_seconds: ignore alarm events older than this (late redeliveries; 0 = off). scale_in_headroom: scale in while one step down would run at <= headroom x target (0 = fixed low thresholds only). saturated_scale_factor: a high alarm at >= 99 % grows the capacity at least this many times (1 = proportional only). flap_window_seconds: a scale-up this soon after a scale-in doubles the wait before the next scale-in, up to max_scale_in_hold_seconds (0 = off). Any attribute can be overridden per deployment (deployments[*].overrides)."
+  description = "Default scaling policy, written to the function config (AUTOSCALE_<NAME>). Modes: horizontal (instance count) or vertical (shape ladder); cpu_mode may also be cost (more instances or the next rung, whichever is cheaper by prices: SHAPE=OCPU_HOUR_PRICE[:GB_HOUR_PRICE]). Ladder rungs: SHAPE or SHAPE:OCPUS:MEMORY_GB, smallest first. Targets and thresholds are percentages. max_alarm_age_seconds: ignore alarm events older than this (late redeliveries; 0 = off). scale_in_headroom: scale in while one step down would run at <= headroom x target (0 = fixed low thresholds only). saturated_scale_factor: a high alarm at >= 99 % grows the capacity at least this many times (1 = proportional only). flap_window_seconds: a scale-up this soon after a scale-in doubles the wait before every scale-in, up to max_scale_in_hold_seconds; a later scale-up halves it (0 = off). Any attribute can be overridden per deployment (deployments[*].overrides)."
   type = object({
     cpu_mode                    = optional(string, "horizontal")
     mem_mode                    = optional(string, "vertical")
@@ -156,7 +156,7 @@ variable "scaling" {
     max_alarm_age_seconds       = optional(number, 0)
     scale_in_headroom           = optional(number, 0.9)
     saturated_scale_factor      = optional(number, 4)
-    flap_window_seconds         = optional(number, 3600)
+    flap_window_seconds         = optional(number, 7200)
     max_scale_in_hold_seconds   = optional(number, 86400)
     prices                      = optional(list(string), ["VM.Standard.E3.Flex=0.025:0.0015", "VM.Standard.E4.Flex=0.025:0.0015", "VM.Standard.E5.Flex=0.03:0.002", "VM.Standard2.1=0.0638", "VM.Standard2.2=0.0638", "VM.Standard2.4=0.0638", "VM.Standard2.8=0.0638", "VM.Standard2.16=0.0638"])
   })

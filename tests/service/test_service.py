@@ -118,8 +118,9 @@ def test_a_flap_doubles_the_wait_before_the_next_scale_in(run, store):
     assert deployment(store)["freeformTags"]["autoscale_state_scale_in_hold"] == "600"
     [down] = run(low_message(store, "cpu"), now=T0 + 600)
     assert down["action"] == "scale_in" and capacity(store)[0] == 1
-    [up] = run(alarm_message("high_cpu_repeat.json"), now=T0 + 800)  # 200 s after the scale-in
-    assert up["action"] == "scale_out" and "flap: scaled in 200 s ago" in up["reason"]
+    again = alarm_message("high_cpu_repeat.json", timestampEpochMillis=int((T0 + 790) * 1000))
+    [up] = run(again, now=T0 + 800)  # evaluated 190 s after the scale-in
+    assert up["action"] == "scale_out" and "flap: 190 s after our scale-in" in up["reason"]
     assert deployment(store)["freeformTags"]["autoscale_state_scale_in_hold"] == "1200"
     [held] = run(low_message(store, "cpu", timestampEpochMillis=1), now=T0 + 1400)
     assert held["status"] == "noop" and "down cooldown: 600 s left" in held["reason"]
@@ -127,17 +128,19 @@ def test_a_flap_doubles_the_wait_before_the_next_scale_in(run, store):
     assert later["action"] == "scale_in" and capacity(store)[0] == 1
 
 
-def test_cost_mode_records_the_rung_it_climbed_and_gives_it_back(run, store):
-    cost = {"AUTOSCALE_CPU_MODE": "cost", "AUTOSCALE_MAX_INSTANCES": "1"}  # only the rung can grow
-    [up] = run(alarm_message("high_cpu.json"), **cost)
-    assert up["action"] == "shape_up" and capacity(store) == (1, "VM.Standard.E4.Flex", 2)
-    assert deployment(store)["freeformTags"]["autoscale_state_cpu_rungs"] == "1"
-    [low] = owned_low_alarms(store, "cpu")
-    assert low["query"].endswith("< 27")  # the rung below would run at <= 0.9 x 60 %
-    [down] = run(low_message(store, "cpu"), now=T0 + 600, **cost)
-    assert down["action"] == "shape_down" and capacity(store) == (1, "VM.Standard.E4.Flex", 1)
-    assert deployment(store)["freeformTags"]["autoscale_state_cpu_rungs"] == "0"
-    assert down["low_alarm"] == "deleted" and owned_low_alarms(store, "cpu") == []
+def test_a_low_alarm_left_at_another_capacity_is_resynced_not_obeyed(run, store):
+    run(alarm_message("high_cpu.json"))
+    run(alarm_message("high_cpu_repeat.json"), now=T0 + 720)  # 3 instances: the low alarm is at < 36
+    body, etag = store.get_model_deployment(DEMO1)
+    model = body["modelDeploymentConfigurationDetails"]["modelConfigurationDetails"]
+    model["scalingPolicy"]["instanceCount"] = 2  # someone else (or the other metric) scaled it in
+    details = {"deploymentType": "SINGLE_MODEL", "modelConfigurationDetails": model}
+    store.update_model_deployment(DEMO1, {"modelDeploymentConfigurationDetails": details}, etag)
+    message = low_message(store, "cpu")
+    message["alarmMetaData"][0]["metricValues"] = [{"CpuUtilization[1m].mean()": "30"}]
+    [outcome] = run(message, now=T0 + 2000)
+    assert outcome["status"] == "noop" and "30% is not below 27%" in outcome["reason"]
+    assert capacity(store)[0] == 2 and outcome["low_alarm"] == "exists, threshold now 27%"
 
 
 def test_low_mem_steps_down_to_the_bottom_rung(run, store):

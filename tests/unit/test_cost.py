@@ -1,7 +1,5 @@
 """The cost-aware CPU mode: decide() with prices, table-driven. Pure values in, Decision out."""
 
-from dataclasses import replace
-
 import pytest
 
 from autoscaler.cost import Price, hourly_price, parse_prices, size
@@ -45,13 +43,12 @@ def cpu(direction="up", observed=None) -> Signal:
         # no option has the 20 OCPUs asked for: the one gaining most OCPUs per unit of price
         (COST, 3, flex(4), cpu(observed=100), Action.SCALE_OUT, (4, flex(4)), LowAlarm.ENSURE, "none has them"),
         # a cheaper family on the next rung wins over another instance of the dear fixed shape
-        # (the low CPU alarm is ensured: CPU climbed this rung, so CPU may take it back)
-        (MIXED, 1, Shape(name="VM.Standard2.1"), cpu(observed=90), Action.SHAPE_UP, (1, flex(2)), LowAlarm.ENSURE,
+        (MIXED, 1, Shape(name="VM.Standard2.1"), cpu(observed=90), Action.SHAPE_UP, (1, flex(2)), LowAlarm.REMOVE,
          "0.098 $/h"),
         # down: one instance fewer; the rung stays (memory owns it while mem_mode is vertical)
         (COST, 3, flex(2), cpu("down", 10), Action.SCALE_IN, (2, flex(2)), LowAlarm.ENSURE, "saves the most"),
         (COST, 1, flex(2), cpu("down", 10), Action.NONE, None, LowAlarm.REMOVE, "already at the floor"),
-        (COST, 2, flex(1), cpu("down", 40), Action.NONE, None, LowAlarm.ENSURE, "above the 60% target"),
+        (COST, 2, flex(1), cpu("down", 40), Action.NONE, None, LowAlarm.ENSURE, "not below 27%"),  # stale alarm
         (COST, 1, flex(1), cpu("down", 5), Action.NONE, None, LowAlarm.REMOVE, "floor"),
     ],
 )  # fmt: skip
@@ -125,16 +122,7 @@ def test_cost_mode_low_threshold_follows_the_smallest_step_down(policy, count, s
     assert low_threshold(Capacity(count, shape), "cpu", policy) == expected
 
 
-def test_cost_mode_takes_back_the_rungs_it_climbed_for_cpu():
-    up = decide(state(4, flex(1)), cpu(observed=90), COST, NOW)  # at max_instances only the rung can grow
-    assert up.action == Action.SHAPE_UP and up.cpu_rungs == 1
-    climbed = replace(state(1, flex(2)), cpu_rungs=1)
-    down = decide(climbed, cpu("down", 10), COST, NOW)
-    assert down.action == Action.SHAPE_DOWN and down.target == Capacity(1, flex(1)) and down.cpu_rungs == 0
-    assert down.low_alarm == LowAlarm.REMOVE  # now at the floor
-    assert low_threshold(Capacity(1, flex(2)), "cpu", COST, cpu_rungs=1) == 27  # the rung below has half
-    # a rung memory climbed stays memory's: the CPU alarm has no way down at one instance
-    assert decide(state(1, flex(2)), cpu("down", 10), COST, NOW).action == Action.NONE
-    # a memory rung down gives back one of CPU's too (the top rung is gone, whoever climbed it)
-    mem_down = decide(replace(state(1, flex(2)), cpu_rungs=1), Signal("mem", "down", 5, "e2", NOW - 10), COST, NOW)
-    assert mem_down.action == Action.SHAPE_DOWN and mem_down.cpu_rungs == 0
+def test_cost_mode_ignores_steps_of_unknown_size_for_the_low_threshold():
+    gpus = COST.model_copy(update={"mem_mode": "horizontal", "shape_ladder": "VM.GPU3.1,VM.GPU3.2"})
+    assert low_threshold(Capacity(1, Shape(name="VM.GPU3.2")), "cpu", gpus) == 20  # the configured one
+    assert low_threshold(Capacity(0, flex(1)), "cpu", COST) == 20  # no OCPUs: no ratio, no division

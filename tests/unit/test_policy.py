@@ -143,31 +143,56 @@ def test_cooldown_comes_from_the_policy():
     ("last_up", "last_down", "hold", "expected", "flap"),
     [
         (None, None, None, 600, False),  # first scale-up: the plain scale-down cooldown
-        (NOW - 9000, NOW - 3000, None, 1200, True),  # scaled in 50 min ago: a flap, the wait doubles
-        (NOW - 9000, NOW - 3600, 1200, 2400, True),  # boundary of the 1 h window, doubling again
-        (NOW - 9000, NOW - 3601, 1200, 600, False),  # just outside: halves back (never below 600)
-        (NOW - 90000, NOW - 20000, 28800, 57600, True),  # within the 8 h wait that preceded the scale-in
-        (NOW - 90000, NOW - 30000, 28800, 14400, False),  # the scale-in held longer than the wait: halve
+        (NOW - 9000, NOW - 3000, None, 1200, True),  # evaluated 2990 s after our scale-in: the wait doubles
+        (NOW - 9000, NOW - 7210, 1200, 2400, True),  # 7200 s: the edge of the 2 h window, doubling again
+        (NOW - 9000, NOW - 7211, 1200, 600, False),  # just outside: halves back (never below 600)
+        (NOW - 90000, NOW - 20000, 28800, 14400, False),  # a long wait does not stretch the window
         (NOW - 9000, NOW - 60, 86400, 86400, True),  # capped at max_scale_in_hold_seconds
         (NOW - 400, NOW - 9000, 4800, 4800, False),  # the last change was a scale-up: the wait stays
+        (NOW - 9000, NOW - 5, 2400, 2400, False),  # the alarm was evaluated before our scale-in: no evidence
     ],
 )
 def test_flap_damping_sets_the_next_scale_in_wait(last_up, last_down, hold, expected, flap):
     deployment = state(count=2, last_up=last_up, last_down=last_down, scale_in_hold=hold)
-    decision = decide(deployment, signal(), POLICY, NOW)
+    decision = decide(deployment, signal(), POLICY, NOW)  # the alarm was evaluated 10 s ago
     assert decision.action is Action.SCALE_OUT and decision.scale_in_hold == expected
-    assert ("flap: scaled in" in decision.reason) is flap
+    assert ("flap:" in decision.reason) is flap
 
 
-def test_flap_damping_holds_scale_in_and_can_be_turned_off():
+def test_flap_damping_holds_every_scale_in():
     damped = state(count=3, last_up=NOW - 2000, last_down=NOW - 5000, scale_in_hold=2400)
     held = decide(damped, signal(direction="down"), POLICY, NOW)
     assert held.action is Action.NONE and "down cooldown: 400 s left" in held.reason
-    assert decide(damped, signal(direction="down"), POLICY, NOW + 400).action is Action.SCALE_IN
-    assert decide(damped, signal(direction="down"), POLICY, NOW + 400).scale_in_hold is None  # only ups set it
+    first = decide(damped, signal(direction="down"), POLICY, NOW + 400)
+    assert first.action is Action.SCALE_IN and first.scale_in_hold is None  # only scale-ups change it
+    stepped = replace(damped, capacity=first.target, last_down=NOW + 400)
+    assert "down cooldown: 1800 s left" in decide(stepped, signal(direction="down"), POLICY, NOW + 1000).reason
+    assert decide(stepped, signal(direction="down"), POLICY, NOW + 2800).action is Action.SCALE_IN
+
+
+def test_flap_damping_follows_the_current_policy():
+    damped = state(count=3, last_up=NOW - 2000, last_down=NOW - 5000, scale_in_hold=86400)
     off = POLICY.model_copy(update={"flap_window_seconds": 0})
+    assert decide(damped, signal(direction="down"), off, NOW).action is Action.SCALE_IN  # a stored hold is moot
     flapping = state(count=2, last_up=NOW - 9000, last_down=NOW - 60, scale_in_hold=2400)
     assert decide(flapping, signal(), off, NOW).scale_in_hold == 600
+    lower_cap = POLICY.model_copy(update={"max_scale_in_hold_seconds": 1800})
+    assert decide(damped, signal(direction="down"), lower_cap, NOW).action is Action.SCALE_IN
+    no_cooldown = POLICY.model_copy(update={"scale_down_cooldown_seconds": 0})
+    assert decide(flapping, signal(), no_cooldown, NOW).scale_in_hold == 4800  # doubles the stored 2400
+    assert decide(replace(flapping, scale_in_hold=None), signal(), no_cooldown, NOW).scale_in_hold == 600
+
+
+def test_a_low_alarm_set_for_another_capacity_does_not_scale_in():
+    decision = decide(state(count=2), signal(direction="down", observed=30), POLICY, NOW)
+    assert decision.action is Action.NONE and "30% is not below 24%" in decision.reason
+    assert decision.low_alarm is LowAlarm.ENSURE  # the service re-syncs the threshold
+    assert decide(state(count=2), signal(direction="down", observed=23), POLICY, NOW).action is Action.SCALE_IN
+
+
+def test_a_deployment_without_instances_is_left_alone():
+    decision = decide(state(count=0), signal(), POLICY, NOW)
+    assert decision.action is Action.NONE and "0 instances" in decision.reason
 
 
 @pytest.mark.parametrize(("age", "acts"), [(59, True), (60, True), (61, False)])

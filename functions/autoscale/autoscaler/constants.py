@@ -32,7 +32,6 @@ OVERRIDE_TAG_PREFIX = "autoscale_"
 STATE_LAST_UP_TAG = "autoscale_state_last_up"
 STATE_LAST_DOWN_TAG = "autoscale_state_last_down"
 STATE_HOLD_TAG = "autoscale_state_scale_in_hold"
-STATE_CPU_RUNGS_TAG = "autoscale_state_cpu_rungs"
 STATE_EVENTS_TAG = "autoscale_state_events"
 
 

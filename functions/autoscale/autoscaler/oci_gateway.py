@@ -12,7 +12,6 @@ from oci.monitoring import models as mon
 from .constants import (
     OWNER_TAG,
     OWNER_VALUE,
-    STATE_CPU_RUNGS_TAG,
     STATE_EVENTS_TAG,
     STATE_HOLD_TAG,
     STATE_LAST_DOWN_TAG,
@@ -202,7 +201,6 @@ def _state(raw: ds.ModelDeployment, tags: dict[str, str]) -> DeploymentState:
         last_up=_float_tag(tags, STATE_LAST_UP_TAG),
         last_down=_float_tag(tags, STATE_LAST_DOWN_TAG),
         scale_in_hold=_float_tag(tags, STATE_HOLD_TAG),
-        cpu_rungs=max(0, int(_float_tag(tags, STATE_CPU_RUNGS_TAG) or 0)),
         recent_events=tuple(tags.get(STATE_EVENTS_TAG, "").split()),
     )
 

@@ -10,6 +10,7 @@ from .cost import hourly_price, size
 from .settings import Policy, Shape
 
 SATURATED_PERCENT = 99.0  # a reading this high means the demand may be anywhere above the capacity
+MIN_FLAP_HOLD_SECONDS = 600  # the least a flap makes a scale-in wait, even with a shorter scale-down cooldown
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,6 @@ class DeploymentState:
     last_up: float | None = None  # epoch seconds of our last scale-up
     last_down: float | None = None
     scale_in_hold: float | None = None  # seconds a scale-in waits after a change, grown by flapping
-    cpu_rungs: int = 0  # rungs cost mode climbed for CPU: CPU may take those back even when memory owns the rungs
     recent_events: tuple[str, ...] = ()  # event keys of alarms already acted on
 
 
@@ -67,8 +67,7 @@ class Decision:
     reason: str
     target: Capacity | None = None
     low_alarm: LowAlarm = LowAlarm.LEAVE
-    scale_in_hold: float | None = None  # the hold to record with a scale-up
-    cpu_rungs: int | None = None  # the new DeploymentState.cpu_rungs, when it changes
+    scale_in_hold: float | None = None  # the flap-damping wait to record with the change
 
 
 def decide(state: DeploymentState, signal: Signal, policy: Policy, now: float) -> Decision:
@@ -81,7 +80,9 @@ def decide(state: DeploymentState, signal: Signal, policy: Policy, now: float) -
         return Decision(Action.NONE, f"{state.scaling_policy} scaling policy: OCI native autoscaling owns it")
 
     current = state.capacity
-    hold = Decision(Action.NONE, "", None, _low_alarm_for(current, signal.metric, policy, state.cpu_rungs))
+    if current.instance_count < 1:
+        return Decision(Action.NONE, f"deployment reports {current.instance_count} instances")
+    hold = Decision(Action.NONE, "", None, _low_alarm_for(current, signal.metric, policy))
     if signal.event_key in state.recent_events:
         return replace(hold, reason=f"alarm event {signal.event_key} already handled (redelivery)")
     age = now - signal.alarm_time
@@ -93,42 +94,47 @@ def decide(state: DeploymentState, signal: Signal, policy: Policy, now: float) -
     if waiting > 0:
         return replace(hold, reason=f"{signal.direction} cooldown: {waiting:.0f} s left")
 
+    if signal.direction == "down" and signal.observed is not None:
+        # The low alarm may have been set for another capacity (the other metric changed it since).
+        threshold = low_threshold(current, signal.metric, policy)
+        if signal.observed >= threshold:
+            reason = f"{signal.metric} {signal.observed:g}% is not below {threshold:g}%, this capacity's low threshold"
+            return replace(hold, reason=reason)
+
     mode = policy.mode(signal.metric)
     if mode == "horizontal":
         action, target, reason = _horizontal(current, signal, policy)
     elif mode == "cost":
-        action, target, reason = _cost_aware(current, signal, policy, state.cpu_rungs)
+        action, target, reason = _cost_aware(current, signal, policy)
     else:
         action, target, reason = _vertical(current, signal, policy)
     if target is None:
         return replace(hold, reason=reason)
-    rungs = _cpu_rungs_after(state, action, mode)
-    decision = Decision(action, reason, target, _low_alarm_for(target, signal.metric, policy, rungs))
-    if rungs != state.cpu_rungs:
-        decision = replace(decision, cpu_rungs=rungs)
+    decision = Decision(action, reason, target, _low_alarm_for(target, signal.metric, policy))
     if signal.direction == "up":
-        wait, why = _scale_in_hold_after_scale_up(state, policy, now)
+        wait, why = _next_scale_in_hold(state, signal, policy)
         decision = replace(decision, scale_in_hold=wait, reason=f"{reason}{why}")
     return decision
 
 
-def _scale_in_hold_after_scale_up(state: DeploymentState, policy: Policy, now: float) -> tuple[float, str]:
-    """Flap damping. A scale-up soon after our scale-in shows the scale-in was wrong: the load swings
-    faster than one step down can take. "Soon" is within flap_window_seconds, or within the hold we
-    waited before that scale-in. Then the next scale-in waits twice as long (up to
-    max_scale_in_hold_seconds). A scale-up long after a scale-in halves the wait back toward
-    scale_down_cooldown_seconds; one after another scale-up keeps it."""
+def _next_scale_in_hold(state: DeploymentState, signal: Signal, policy: Policy) -> tuple[float, str]:
+    """Flap damping: how long every scale-in waits after the last change (at least the scale-down cooldown).
+
+    A high alarm evaluated within flap_window_seconds after our scale-in shows that the scale-in was
+    wrong: the load swings faster than one step down can take. The wait then doubles, up to
+    max_scale_in_hold_seconds. A scale-up that is not a flap halves it; a scale-in keeps it."""
     base = policy.scale_down_cooldown_seconds
-    held = max(state.scale_in_hold or base, base)
+    held = max(state.scale_in_hold or 0, base)
     if policy.flap_window_seconds == 0:
         return base, ""
-    if state.last_down is None or (state.last_up is not None and state.last_up >= state.last_down):
-        return held, ""
-    since = now - state.last_down
-    if since > max(policy.flap_window_seconds, held):
+    scaled_in_last = state.last_down is not None and (state.last_up is None or state.last_down > state.last_up)
+    if signal.direction == "down" or not scaled_in_last or signal.alarm_time <= state.last_down:
+        return held, ""  # (an alarm evaluated before our scale-in says nothing about it)
+    since = signal.alarm_time - state.last_down
+    if since > policy.flap_window_seconds:
         return max(base, held / 2), ""
-    hold = min(2 * held, max(policy.max_scale_in_hold_seconds, base))
-    return hold, f"; flap: scaled in {since:.0f} s ago, so the next scale-in waits {hold:.0f} s"
+    hold = min(2 * max(held, MIN_FLAP_HOLD_SECONDS / 2), max(policy.max_scale_in_hold_seconds, base))
+    return hold, f"; flap: {since:.0f} s after our scale-in, so every scale-in now waits {hold:.0f} s"
 
 
 def ladder_index(shape: Shape, ladder: tuple[Shape, ...]) -> int | None:
@@ -141,7 +147,7 @@ def ladder_index(shape: Shape, ladder: tuple[Shape, ...]) -> int | None:
     return None
 
 
-def low_threshold(capacity: Capacity, metric: str, policy: Policy, cpu_rungs: int = 0) -> float:
+def low_threshold(capacity: Capacity, metric: str, policy: Policy) -> float:
     """Utilization below which this capacity steps down: the configured low threshold, raised to where
     the next smaller capacity would still run at `scale_in_headroom` x target (so a scale-in can never
     push utilization back over the target, and idle capacity at 30 % on 4 instances is not kept)."""
@@ -153,20 +159,20 @@ def low_threshold(capacity: Capacity, metric: str, policy: Policy, cpu_rungs: in
         now, lower = size(capacity.shape), size(policy.shape_ladder[index - 1])
         position = 0 if metric == "cpu" else 1
         ratio = lower[position] / now[position] if now and lower else 0.0
-    elif mode == "cost" and (smaller := _steps_down(capacity, policy, cpu_rungs)):
-        ratio = max(_ocpus(option) / _ocpus(capacity) for _, option in smaller)  # the smallest step down
+    elif mode == "cost" and (ratios := _step_down_ratios(capacity, policy)):
+        ratio = max(ratios)  # the smallest step down
     else:
         return configured
     return max(configured, math.floor(policy.target(metric) * ratio * policy.scale_in_headroom))
 
 
-def _low_alarm_for(capacity: Capacity, metric: str, policy: Policy, cpu_rungs: int) -> LowAlarm:
+def _low_alarm_for(capacity: Capacity, metric: str, policy: Policy) -> LowAlarm:
     mode = policy.mode(metric)
     if mode == "horizontal":
         return LowAlarm.ENSURE if capacity.instance_count > policy.min_instances else LowAlarm.REMOVE
     index = ladder_index(capacity.shape, policy.shape_ladder)
-    if mode == "cost":  # the floor: min_instances, and the bottom rung or the rungs memory climbed
-        return LowAlarm.ENSURE if _steps_down(capacity, policy, cpu_rungs) else LowAlarm.REMOVE
+    if mode == "cost":  # the floor: min_instances, and the bottom rung unless memory owns the rungs
+        return LowAlarm.ENSURE if _steps_down(capacity, policy) else LowAlarm.REMOVE
     if index is None:
         return LowAlarm.LEAVE
     return LowAlarm.ENSURE if index > 0 else LowAlarm.REMOVE
@@ -179,7 +185,9 @@ def _cooldown_left(state: DeploymentState, direction: str, policy: Policy, now: 
     else:
         changes = [t for t in (state.last_up, state.last_down) if t is not None]
         last = max(changes) if changes else None
-        cooldown = max(policy.scale_down_cooldown_seconds, state.scale_in_hold or 0)
+        cooldown = policy.scale_down_cooldown_seconds
+        if policy.flap_window_seconds and state.scale_in_hold:  # flap damping, within the current maximum
+            cooldown = max(cooldown, min(state.scale_in_hold, policy.max_scale_in_hold_seconds))
     return 0.0 if last is None else cooldown - (now - last)
 
 
@@ -242,7 +250,7 @@ def _vertical(current: Capacity, signal: Signal, policy: Policy):
     )
 
 
-def _cost_aware(current: Capacity, signal: Signal, policy: Policy, cpu_rungs: int):
+def _cost_aware(current: Capacity, signal: Signal, policy: Policy):
     """Horizontal or vertical, whichever costs less: compared by price per hour (policy.prices)."""
     count, ladder = current.instance_count, policy.shape_ladder
     index = ladder_index(current.shape, ladder)
@@ -253,7 +261,7 @@ def _cost_aware(current: Capacity, signal: Signal, policy: Policy, cpu_rungs: in
         if index is not None and index < len(ladder) - 1:
             options.append((Action.SHAPE_UP, replace(current, shape=ladder[index + 1])))
     else:
-        options = _steps_down(current, policy, cpu_rungs)
+        options = _steps_down(current, policy)
     if not options:
         limit = f"max_instances ({policy.max_instances}) on the top rung" if signal.direction == "up" else "the floor"
         return Action.NONE, None, f"already at {limit}"
@@ -301,30 +309,28 @@ def _biggest_saving_within_target(current, options, signal, policy, price):
     return action, chosen, f"low {signal.metric}, saves the most within the {target:g}% target"
 
 
-def _steps_down(current: Capacity, policy: Policy, cpu_rungs: int) -> list[tuple[Action, Capacity]]:
-    """Cost mode's ways down: one instance fewer; the rung below when CPU owns the rungs, or climbed it."""
+def _steps_down(current: Capacity, policy: Policy) -> list[tuple[Action, Capacity]]:
+    """Cost mode's ways down: one instance fewer; the rung below when CPU owns the rungs."""
     index = ladder_index(current.shape, policy.shape_ladder)
     steps = []
     if current.instance_count > policy.min_instances:
         steps.append((Action.SCALE_IN, replace(current, instance_count=current.instance_count - 1)))
-    if index is not None and index > 0 and (_rung_is_cpus(policy) or cpu_rungs > 0):
+    if index is not None and index > 0 and _rung_is_cpus(policy):
         steps.append((Action.SHAPE_DOWN, replace(current, shape=policy.shape_ladder[index - 1])))
     return steps
-
-
-def _cpu_rungs_after(state: DeploymentState, action: Action, mode: str) -> int:
-    """Cost mode counts the rungs it climbs for CPU; any rung down (CPU's or memory's) gives one back."""
-    if action is Action.SHAPE_UP and mode == "cost":
-        return state.cpu_rungs + 1
-    if action is Action.SHAPE_DOWN:
-        return max(0, state.cpu_rungs - 1)
-    return state.cpu_rungs
 
 
 def _rung_is_cpus(policy: Policy) -> bool:
     """A low CPU alarm may take a rung away only if memory is not scaled on the same ladder: a rung down
     halves memory too, and the memory alarms (which gave it) would take it straight back."""
     return policy.mem_mode != "vertical"
+
+
+def _step_down_ratios(current: Capacity, policy: Policy) -> list[float]:
+    """OCPUs kept by each of cost mode's steps down, as a share of now (steps of unknown size left out)."""
+    if size(current.shape) is None or _ocpus(current) <= 0:
+        return []
+    return [_ocpus(smaller) / _ocpus(current) for _, smaller in _steps_down(current, policy) if size(smaller.shape)]
 
 
 def _ocpus(capacity: Capacity) -> float:

@@ -14,7 +14,6 @@ from .constants import (
     OWNER_TAG,
     OWNER_VALUE,
     ROUTES,
-    STATE_CPU_RUNGS_TAG,
     STATE_EVENTS_TAG,
     STATE_HOLD_TAG,
     STATE_LAST_DOWN_TAG,
@@ -122,8 +121,7 @@ def _handle_target(message, target: Target, alarm, settings, gateway, now, outco
             outcome.reason += " (confirmed on re-read: the SDK retried an update whose response was lost)"
         outcome.status = "applied"
     capacity = decision.target or state.capacity
-    rungs = state.cpu_rungs if decision.cpu_rungs is None else decision.cpu_rungs
-    threshold = low_threshold(capacity, metric, policy, rungs)
+    threshold = low_threshold(capacity, metric, policy)
     outcome.low_alarm = _sync_low_alarm(decision, threshold, alarm, metric, target.deployment_id, settings, gateway)
 
 
@@ -158,8 +156,6 @@ def _state_tags(deployment: Deployment, decision: Decision, signal: Signal, now:
     tags[STATE_LAST_UP_TAG if signal.direction == "up" else STATE_LAST_DOWN_TAG] = f"{now:.3f}"
     if decision.scale_in_hold is not None:
         tags[STATE_HOLD_TAG] = f"{decision.scale_in_hold:.0f}"
-    if decision.cpu_rungs is not None:
-        tags[STATE_CPU_RUNGS_TAG] = str(decision.cpu_rungs)
     events = [*deployment.state.recent_events, signal.event_key][-RECENT_EVENTS_KEPT:]
     tags[STATE_EVENTS_TAG] = " ".join(events)
     return tags

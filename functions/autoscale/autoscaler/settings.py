@@ -87,8 +87,8 @@ class Policy(BaseModel):
     scale_up_cooldown_seconds: int = Field(720, ge=0)  # longer than a deployment update plus a fresh reading
     scale_down_cooldown_seconds: int = Field(600, ge=0)
     max_alarm_age_seconds: int = Field(0, ge=0)
-    # Flap damping: a scale-up within this long after a scale-in doubles the next scale-in's wait (0: off).
-    flap_window_seconds: int = Field(3600, ge=0)
+    # Flap damping: a scale-up within this long after a scale-in doubles every scale-in's wait (0: off).
+    flap_window_seconds: int = Field(7200, ge=0)
     max_scale_in_hold_seconds: int = Field(86400, ge=0)
     # A saturated high reading (>= 99 %) grows the capacity at least this many times (1: proportional only).
     saturated_scale_factor: float = Field(4.0, ge=1, le=16)
