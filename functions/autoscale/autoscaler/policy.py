@@ -118,7 +118,7 @@ def decide(state: DeploymentState, signal: Signal, policy: Policy, now: float) -
 
 
 def _next_scale_in_hold(state: DeploymentState, signal: Signal, policy: Policy) -> tuple[float, str]:
-    """Flap damping: how long every scale-in waits after the last change (at least the scale-down cooldown).
+    """Flap damping, on a scale-up: how long every scale-in will wait after the last change.
 
     A high alarm evaluated within flap_window_seconds after our scale-in shows that the scale-in was
     wrong: the load swings faster than one step down can take. The wait then doubles, up to
@@ -128,12 +128,12 @@ def _next_scale_in_hold(state: DeploymentState, signal: Signal, policy: Policy) 
     if policy.flap_window_seconds == 0:
         return base, ""
     scaled_in_last = state.last_down is not None and (state.last_up is None or state.last_down > state.last_up)
-    if signal.direction == "down" or not scaled_in_last or signal.alarm_time <= state.last_down:
+    if not scaled_in_last or signal.alarm_time <= state.last_down:
         return held, ""  # (an alarm evaluated before our scale-in says nothing about it)
     since = signal.alarm_time - state.last_down
     if since > policy.flap_window_seconds:
         return max(base, held / 2), ""
-    hold = min(2 * max(held, MIN_FLAP_HOLD_SECONDS / 2), max(policy.max_scale_in_hold_seconds, base))
+    hold = min(max(2 * held, MIN_FLAP_HOLD_SECONDS), max(policy.max_scale_in_hold_seconds, base))
     return hold, f"; flap: {since:.0f} s after our scale-in, so every scale-in now waits {hold:.0f} s"
 
 
