@@ -170,9 +170,9 @@ def _low_alarm_for(capacity: Capacity, metric: str, policy: Policy) -> LowAlarm:
     mode = policy.mode(metric)
     if mode == "horizontal":
         return LowAlarm.ENSURE if capacity.instance_count > policy.min_instances else LowAlarm.REMOVE
-    index = ladder_index(capacity.shape, policy.shape_ladder)
     if mode == "cost":  # the floor: min_instances, and the bottom rung unless memory owns the rungs
         return LowAlarm.ENSURE if _steps_down(capacity, policy) else LowAlarm.REMOVE
+    index = ladder_index(capacity.shape, policy.shape_ladder)
     if index is None:
         return LowAlarm.LEAVE
     return LowAlarm.ENSURE if index > 0 else LowAlarm.REMOVE
@@ -191,7 +191,7 @@ def _cooldown_left(state: DeploymentState, direction: str, policy: Policy, now: 
     return 0.0 if last is None else cooldown - (now - last)
 
 
-def growth(signal: Signal, policy: Policy) -> tuple[float, str]:
+def _growth(signal: Signal, policy: Policy) -> tuple[float, str]:
     """How much capacity a high alarm's observed value asks for, as a multiple of the current capacity.
 
     Utilization cannot show more than 100 %: at saturation the demand is unknown and may be far above
@@ -216,7 +216,7 @@ def _horizontal(current: Capacity, signal: Signal, policy: Policy):
         basis = "+1 (no metric value in the alarm)"
         if signal.observed is not None:
             # Like the Kubernetes HPA: enough instances to bring utilization back to the target.
-            factor, basis = growth(signal, policy)
+            factor, basis = _growth(signal, policy)
             desired = max(desired, math.ceil(count * factor - 1e-9))
         desired = min(desired, policy.max_instances)
         return Action.SCALE_OUT, replace(current, instance_count=desired), f"scale out {count} -> {desired}: {basis}"
@@ -280,7 +280,7 @@ def _cheapest_that_meets(current, options, signal, policy, price):
     if signal.observed is None:
         action, chosen = min(options, key=lambda o: (price(o[1]), _ocpus(o[1])))
         return action, chosen, "cheapest step (no metric value in the alarm)"
-    factor, basis = growth(signal, policy)
+    factor, basis = _growth(signal, policy)
     need = _ocpus(current) * factor
     wanted = f"{basis} needs {need:.3g} OCPUs"
     meeting = [o for o in options if _ocpus(o[1]) >= need - 1e-9]
