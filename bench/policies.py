@@ -106,7 +106,7 @@ class Ours(Controller):
             self.settings = load_settings(env)
             self.gateway = OciGateway.from_settings(self.settings)
         else:  # the in-process fakes: same Store, the real SDK (de)serializes every request and response
-            from tests.fakes import FakeDataScienceClient, FakeMonitoringClient
+            from emulator.sdk_fakes import FakeDataScienceClient, FakeMonitoringClient
 
             self.settings = load_settings(env)
             self.gateway = OciGateway(FakeDataScienceClient(sim.store), FakeMonitoringClient(sim.store))

@@ -15,7 +15,7 @@ from autoscaler.messages import parse_message
 from autoscaler.oci_gateway import OciGateway
 from autoscaler.settings import load_settings
 from emulator.store import Store
-from tests.fakes import FakeDataScienceClient, FakeMonitoringClient
+from emulator.sdk_fakes import FakeDataScienceClient, FakeMonitoringClient
 
 ROOT = Path(__file__).parents[1]
 ALARMS = ROOT / "alarms"

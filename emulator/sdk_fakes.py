@@ -1,4 +1,4 @@
-"""Stateful fakes of the oci SDK clients, in the style of moto.
+"""In-process clients compatible with the oci SDK clients, over the emulator's Store (moto-style stateful fakes).
 
 They keep their state in the emulator's Store (the same engine the HTTP emulator serves), so
 etags, lifecycle and error codes behave as in OCI. They speak SDK objects: requests are
