@@ -33,8 +33,10 @@ class UnixHTTPConnection(http.client.HTTPConnection):
 def invoke(socket_path: str, body: bytes, call_id: str = "local") -> tuple[int, bytes, str | None]:
     """POST /call on the fdk socket, as the Fn server does for `fn invoke` and for Notifications.
 
-    fdk only passes 200, 502 and 504 through; a handler's other status (our 400 for a rejected
-    message) travels in the Fn-Http-Status header, so Notifications does not redeliver it.
+    fdk answers 502 for an exception and 504 for a timeout; any other status the handler returns (our 400
+    for a rejected message) is sent as 200 unless the caller sets `Fn-Intent: httprequest` (API Gateway),
+    and only then travels in the Fn-Http-Status header (fdk event_handler). Notifications calls without
+    that intent, so a rejected message is answered 200 and not redelivered.
     Returns (status, body, Fn-Http-Status).
     """
     connection = UnixHTTPConnection(socket_path)
@@ -51,18 +53,30 @@ def invoke(socket_path: str, body: bytes, call_id: str = "local") -> tuple[int, 
 class Stack:
     """The emulator (seeded) and the function under fdk, started together and stopped with no leftovers."""
 
-    def __init__(self, seed: Path = ROOT / "emulator" / "seed.json", update_delay: float = 1.0, **config: str):
+    def __init__(
+        self,
+        seed: Path = ROOT / "emulator" / "seed.json",
+        update_delay: float = 1.0,
+        functions: int = 1,
+        emulator_args: tuple[str, ...] = (),
+        **config: str,
+    ):
+        """`functions` > 1 starts that many function processes, as OCI runs concurrent invocations in
+        separate containers; `invoke(..., function=i)` reaches the i-th."""
         self.seed, self.update_delay, self.config = seed, update_delay, config
+        self.emulator_args = emulator_args
         self.processes: list[subprocess.Popen] = []
         self.logs: list = []
         self.workdir = Path(tempfile.mkdtemp(prefix="md-autoscale-"))
-        self.socket = str(self.workdir / "fn.sock")
+        self.sockets = [str(self.workdir / f"fn{index}.sock") for index in range(functions)]
+        self.socket = self.sockets[0]
         self.emulator_url = ""
 
     def __enter__(self) -> Stack:
         try:
             self._start_emulator()
-            self._start_function()
+            for socket_path in self.sockets:
+                self._start_function(socket_path)
         except BaseException:
             self.stop()
             raise
@@ -73,18 +87,18 @@ class Stack:
 
     def _start_emulator(self) -> None:
         command = [sys.executable, "-m", "emulator", "--port", "0", "--seed", str(self.seed)]
-        command += ["--update-delay", str(self.update_delay)]
+        command += ["--update-delay", str(self.update_delay), *self.emulator_args]
         process = self._spawn(command, cwd=ROOT, stdout=subprocess.PIPE)
         line = process.stdout.readline().decode()
         if "listening on" not in line:
             raise RuntimeError(f"emulator did not start: {line!r} {self._stderr(process)}")
         self.emulator_url = line.strip().rsplit(" ", 1)[-1]
 
-    def _start_function(self) -> None:
+    def _start_function(self, socket_path: str) -> None:
         env = {
             **os.environ,
             "FN_FORMAT": "http-stream",
-            "FN_LISTENER": f"unix:{self.socket}",
+            "FN_LISTENER": f"unix:{socket_path}",
             "PYTHONPATH": str(FUNCTION_DIR),  # as the OCI build image does with /function
             "AUTOSCALE_AUTH": "emulator",
             "AUTOSCALE_COMPARTMENT_ALLOWLIST": DEMO_COMPARTMENT,
@@ -95,7 +109,7 @@ class Stack:
         fdk = str(Path(sys.executable).with_name("fdk"))
         process = self._spawn([fdk, str(FUNCTION_DIR / "func.py"), "handler"], cwd=FUNCTION_DIR, env=env)
         deadline = time.monotonic() + 30
-        while not os.path.exists(self.socket):
+        while not os.path.exists(socket_path):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"fdk did not start: {self._stderr(process)}")
             time.sleep(0.02)
@@ -112,18 +126,19 @@ class Stack:
         return (self.workdir / f"{index}.log").read_text(errors="replace")[-tail:]
 
     def function_log(self) -> list[dict]:
-        """The function's JSON log lines so far (fdk's own debug lines are skipped)."""
+        """The function processes' JSON log lines so far (fdk's own debug lines are skipped)."""
         lines = []
-        for raw in self._stderr(self.processes[1], tail=0).splitlines() if len(self.processes) > 1 else []:
-            try:
-                lines.append(json.loads(raw))
-            except ValueError:
-                continue
+        for process in self.processes[1:]:
+            for raw in self._stderr(process, tail=0).splitlines():
+                try:
+                    lines.append(json.loads(raw))
+                except ValueError:
+                    continue
         return lines
 
-    def invoke(self, body: bytes | dict) -> tuple[int, dict | str]:
+    def invoke(self, body: bytes | dict, function: int = 0) -> tuple[int, dict | str]:
         raw = json.dumps(body).encode() if isinstance(body, dict) else body
-        status, data, _ = invoke(self.socket, raw)
+        status, data, _ = invoke(self.sockets[function], raw)
         try:
             return status, json.loads(data)
         except ValueError:

@@ -84,3 +84,16 @@ def test_dimension_count_is_bounded():
     body["alarmMetaData"][0]["dimensions"] *= 101
     with pytest.raises(Rejected, match="dimensions"):
         parse_message(json.dumps(body))
+
+
+def test_a_body_with_a_utf8_byte_order_mark_is_accepted():
+    raw = (ALARMS / "high_cpu.json").read_bytes()
+    assert parse_message(b"\xef\xbb\xbf" + raw).title == "model_deployment_high_cpu"
+    assert parse_message("\ufeff" + raw.decode()).title == "model_deployment_high_cpu"
+
+
+def test_the_instance_of_a_per_instance_stream_is_kept():
+    [target] = parse_message((ALARMS / "high_cpu_per_instance.json").read_bytes()).targets()
+    assert target.instance_id == "ocid1.datasciencemodeldeploymentinstance.oc1.iad.demo1a"
+    [target] = parse_message((ALARMS / "high_cpu.json").read_bytes()).targets()
+    assert target.instance_id is None

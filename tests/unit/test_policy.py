@@ -257,3 +257,35 @@ def test_low_threshold_never_goes_below_the_configured_one():
     assert low_threshold(Capacity(4, TWO_OCPU), "cpu", Policy()) == 40  # default 0.9: floor(60 x 3/4 x 0.9)
     careful = POLICY.model_copy(update={"cpu_low_threshold": 40})
     assert low_threshold(Capacity(4, TWO_OCPU), "cpu", careful) == 40
+
+
+def test_a_per_instance_reading_steps_by_one_and_says_why():
+    hot_instance = replace(signal(observed=99), per_instance=True)
+    decision = decide(state(count=1), hot_instance, POLICY, NOW)
+    assert decision.action is Action.SCALE_OUT and decision.target.instance_count == 2  # not x4
+    assert "one instance's reading (per-instance alarm)" in decision.reason
+
+
+def test_a_per_deployment_reading_sizes_in_proportion():
+    decision = decide(state(count=1), signal(observed=99), POLICY, NOW)
+    assert decision.target.instance_count == 4
+
+
+def test_a_per_instance_low_reading_steps_in_without_the_threshold_check():
+    low = replace(signal(direction="down", observed=5, age=10), per_instance=True)
+    decision = decide(state(count=3, last_up=NOW - 5000), low, POLICY, NOW)
+    assert decision.action is Action.SCALE_IN and decision.target.instance_count == 2
+
+
+def test_a_change_that_never_took_effect_holds_no_cooldown():
+    # Our last scale-out asked for 3; the deployment is ACTIVE on 2: its work request failed and was rolled back.
+    failed = state(count=2, last_up=NOW - 60, last_target=str(Capacity(3, TWO_OCPU)), recent_events=("e0",))
+    decision = decide(failed, signal(observed=90, event="e0"), POLICY, NOW)
+    assert decision.action is Action.SCALE_OUT and decision.target.instance_count == 3
+    assert "never took effect" in decision.reason
+
+
+def test_a_change_that_took_effect_keeps_its_cooldown():
+    landed = state(count=3, last_up=NOW - 60, last_target=str(Capacity(3, TWO_OCPU)))
+    decision = decide(landed, signal(observed=90, event="e2"), POLICY, NOW)
+    assert decision.action is Action.NONE and "up cooldown" in decision.reason

@@ -80,3 +80,26 @@ def test_setting_keys_cover_every_field():
 def test_readme_documents_every_setting():
     readme = (Path(__file__).parents[2] / "README.md").read_text()
     assert [key for key in setting_keys() if f"| `{key}` |" not in readme] == []
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "ok"),
+    [
+        ("AUTOSCALE_LOW_ALARM_PENDING_DURATION", "PT1M", True),
+        ("AUTOSCALE_LOW_ALARM_PENDING_DURATION", "PT1H", True),
+        ("AUTOSCALE_LOW_ALARM_PENDING_DURATION", "PT2H", False),  # CreateAlarmDetails: maximum PT1H
+        ("AUTOSCALE_LOW_ALARM_PENDING_DURATION", "PT30S", False),  # minimum PT1M
+        ("AUTOSCALE_LOW_ALARM_REPEAT_DURATION", "P30D", True),
+        ("AUTOSCALE_LOW_ALARM_REPEAT_DURATION", "P1DT2H", True),
+        ("AUTOSCALE_LOW_ALARM_REPEAT_DURATION", "P31D", False),  # maximum P30D
+        ("AUTOSCALE_LOW_ALARM_REPEAT_DURATION", "PT30S", False),
+        ("AUTOSCALE_LOW_ALARM_REPEAT_DURATION", "PT", False),
+    ],
+)
+def test_alarm_durations_are_held_to_the_range_oci_accepts(key, value, ok):
+    environ = {"AUTOSCALE_COMPARTMENT_ALLOWLIST": "ocid1.compartment.oc1..demo", key: value}
+    if ok:
+        load_settings(environ)
+    else:
+        with pytest.raises(ConfigError, match=key):
+            load_settings(environ)

@@ -33,6 +33,7 @@ class _Wire(BaseModel):
 
 class Dimension(_Wire):
     resource_id: DeploymentId = Field(alias="resourceId")
+    instance_id: Text | None = Field(None, alias="instanceId")  # present on per-instance metric streams
 
 
 class AlarmMetaData(_Wire):
@@ -102,7 +103,8 @@ class AlarmMessage(_Wire):
             for index, dimension in enumerate(meta.dimensions):
                 values = meta.metric_values[index] if index < len(meta.metric_values) else {}
                 observed = next(iter(values.values()), None)
-                found.setdefault((meta.id, dimension.resource_id), Target(meta.id, dimension.resource_id, observed))
+                target = Target(meta.id, dimension.resource_id, observed, dimension.instance_id)
+                found.setdefault((meta.id, dimension.resource_id), target)
         return list(found.values())
 
 
@@ -111,6 +113,7 @@ class Target:
     alarm_id: str
     deployment_id: str
     observed: float | None
+    instance_id: str | None = None
 
 
 def parse_message(body: bytes | str | None) -> AlarmMessage:
@@ -121,9 +124,10 @@ def parse_message(body: bytes | str | None) -> AlarmMessage:
         raise Rejected(f"body of {len(body)} bytes exceeds the {MAX_BODY_BYTES} byte limit")
     if isinstance(body, bytes):
         try:
-            body = body.decode("utf-8")
+            body = body.decode("utf-8-sig")  # RFC 8259 §8.1: a parser MAY ignore a leading byte order mark
         except UnicodeDecodeError as error:
             raise Rejected(f"body is not UTF-8 ({error.reason} at byte {error.start})") from None
+    body = body.removeprefix("\ufeff")
     try:
         document = json.loads(body)
     except RecursionError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 import oci
 from oci.data_science import models as ds
@@ -16,16 +17,29 @@ from .constants import (
     STATE_HOLD_TAG,
     STATE_LAST_DOWN_TAG,
     STATE_LAST_UP_TAG,
+    STATE_TARGET_TAG,
 )
 from .policy import Capacity, DeploymentState
 from .settings import Settings, Shape
 
 CONNECT_TIMEOUT_SECONDS = 3.0
 GONE = ("DELETING", "DELETED")
+# How far a state transition may sit after the message's timestamp and still explain it: Monitoring stamps
+# transitions with a lag for late metrics (AlarmHistoryEntry.timestamp_triggered docstring: "A three-minute lag").
+FIRING_SKEW_SECONDS = 300
+# How far back a late redelivery may have fired: Notifications retries for up to ~2 h ("Notifications
+# Overview"), and a REPEAT can belong to an episode that began long before.
+FIRING_LOOKBACK_SECONDS = 86400
+MAX_HISTORY_PAGES = 5
 
 
 class Conflict(Exception):
     """The resource changed under us (412 stale etag, 409 busy): nothing was applied."""
+
+
+class OciRefused(Exception):
+    """OCI refused the request as invalid (400: e.g. a limit or a field combination): nothing was applied,
+    and sending the same request again cannot succeed."""
 
 
 @dataclass(frozen=True)
@@ -105,20 +119,22 @@ class OciGateway:
         return Deployment(_state(raw, tags), response.headers.get("etag"), tags, raw)
 
     def update_deployment(self, deployment: Deployment, target: Capacity, tags: dict[str, str]) -> str:
-        """Resize and write the state tags in one update, guarded by the etag. Returns the work request id."""
+        """Resize and write the state tags in one update, guarded by the etag. Returns the work request id.
+
+        While a deployment is ACTIVE, OCI takes one infrastructure option group per update (compute shape,
+        instance count, model, logging, load balancer), tags alongside ("Editing a Model Deployment";
+        "Updating an Existing Model Deployment with Autoscaling"). So the body carries only the group the
+        decision changes, copied from the current configuration (a burstable shape keeps its cpu_baseline),
+        plus model_id, which UpdateModelConfigurationDetails requires, unchanged."""
         current = deployment.raw.model_deployment_configuration_details.model_configuration_details
-        update = _copy(current, ds.UpdateModelConfigurationDetails)
-        instance = _copy(current.instance_configuration, ds.InstanceConfiguration)
-        instance.instance_shape_name = target.shape.name
-        instance.model_deployment_instance_shape_config_details = (
-            None
-            if target.shape.ocpus is None
-            else ds.ModelDeploymentInstanceShapeConfigDetails(
-                ocpus=target.shape.ocpus, memory_in_gbs=target.shape.memory_gbs
-            )
-        )
-        update.instance_configuration = instance
-        update.scaling_policy = ds.FixedSizeScalingPolicy(instance_count=target.instance_count)
+        update = ds.UpdateModelConfigurationDetails(model_id=current.model_id)
+        before = deployment.state.capacity
+        if target.shape != before.shape:
+            update.instance_configuration = _resized(current.instance_configuration, target)
+        if target.instance_count != before.instance_count:
+            update.scaling_policy = ds.FixedSizeScalingPolicy(instance_count=target.instance_count)
+        if (update.instance_configuration is None) == (update.scaling_policy is None):
+            raise ValueError(f"an update must change exactly one of shape and count: {before} -> {target}")
         details = ds.UpdateModelDeploymentDetails(
             freeform_tags=tags,
             model_deployment_configuration_details=ds.UpdateSingleModelDeploymentConfigurationDetails(
@@ -130,8 +146,50 @@ class OciGateway:
         except oci.exceptions.ServiceError as error:
             if error.status in (409, 412):
                 raise Conflict(f"{error.status} {error.code}: {error.message}") from None
+            if error.status == 400:
+                raise OciRefused(f"{error.status} {error.code}: {error.message}") from None
             raise
         return response.headers.get("opc-work-request-id", "")
+
+    def alarm_fired(self, alarm_id: str, deployment_id: str, at: float, by_resource: bool, history: bool) -> str | None:
+        """How OCI shows the alarm firing for this deployment around epoch second `at`, or None if it does not.
+
+        First the current state of the alarm's metric streams (RetrieveDimensionStates: status and transition
+        time per stream, filtered to this deployment's resourceId unless the query aggregates every dimension
+        away); a stream FIRING since before the message explains it, an OK_TO_FIRING or a REPEAT alike. If none
+        is firing now, a late redelivery may still be genuine: with `history`, the last state transition at or
+        before the message (GetAlarmHistory, STATE_TRANSITION_HISTORY) must be one into FIRING. History entries
+        carry no dimensions, so this is only asked for alarms whose query names the deployment."""
+        details = mon.RetrieveDimensionStatesDetails(
+            dimension_filters={"resourceId": deployment_id} if by_resource else None, status="FIRING"
+        )
+        states = self.monitoring.retrieve_dimension_states(alarm_id, retrieve_dimension_states_details=details).data
+        for item in states.items or ():
+            ours = not by_resource or (item.dimensions or {}).get("resourceId") == deployment_id
+            if ours and item.status == "FIRING" and item.timestamp.timestamp() <= at + FIRING_SKEW_SECONDS:
+                return f"firing since {item.timestamp.isoformat()}"
+        if not history:
+            return None
+        entries, page = [], None
+        for _ in range(MAX_HISTORY_PAGES):
+            response = self.monitoring.get_alarm_history(
+                alarm_id,
+                alarm_historytype="STATE_TRANSITION_HISTORY",
+                timestamp_greater_than_or_equal_to=_utc(at - FIRING_LOOKBACK_SECONDS),
+                timestamp_less_than=_utc(at + FIRING_SKEW_SECONDS),
+                page=page,
+            )
+            entries += response.data.entries or []
+            page = response.next_page
+            if not page:
+                break
+        if not entries:
+            return None
+        last = max(entries, key=lambda e: e.timestamp_triggered or e.timestamp)
+        # AlarmHistoryEntry.summary docstring: "State transitioned from OK to Firing".
+        if last.summary and last.summary.lower().rstrip(". ").endswith("to firing"):
+            return f"fired at {(last.timestamp_triggered or last.timestamp).isoformat()} (alarm history)"
+        return None
 
     def owned_alarms(self, compartment_id: str, display_name: str) -> list[tuple[str, str]]:
         """(id, query) of the live alarms with this display name that the autoscaler created, in list order."""
@@ -151,8 +209,9 @@ class OciGateway:
     def update_alarm_query(self, alarm_id: str, query: str, body: str) -> None:
         self.monitoring.update_alarm(alarm_id, mon.UpdateAlarmDetails(query=query, body=body))
 
-    def create_alarm(self, details: dict) -> str:
-        return self.monitoring.create_alarm(mon.CreateAlarmDetails(**details)).data.id
+    def create_alarm(self, details: dict, retry_token: str) -> str:
+        """Create an alarm; OCI answers a repeated create with the same retry token with the first one's alarm."""
+        return self.monitoring.create_alarm(mon.CreateAlarmDetails(**details), opc_retry_token=retry_token).data.id
 
     def delete_alarm(self, alarm_id: str) -> None:
         try:
@@ -202,6 +261,7 @@ def _state(raw: ds.ModelDeployment, tags: dict[str, str]) -> DeploymentState:
         last_down=_float_tag(tags, STATE_LAST_DOWN_TAG),
         scale_in_hold=_float_tag(tags, STATE_HOLD_TAG),
         recent_events=tuple(tags.get(STATE_EVENTS_TAG, "").split()),
+        last_target=tags.get(STATE_TARGET_TAG) or None,
     )
 
 
@@ -212,6 +272,25 @@ def _float_tag(tags: dict[str, str], key: str) -> float | None:
     except (KeyError, ValueError):
         return None
     return value if math.isfinite(value) else None
+
+
+def _resized(instance: ds.InstanceConfiguration, target: Capacity) -> ds.InstanceConfiguration:
+    """The current instance configuration on the target shape; every other field (subnet, cpu_baseline, ...) kept."""
+    resized = _copy(instance, ds.InstanceConfiguration)
+    resized.instance_shape_name = target.shape.name
+    if target.shape.ocpus is None:
+        resized.model_deployment_instance_shape_config_details = None
+    else:
+        shape_config = _copy(
+            instance.model_deployment_instance_shape_config_details, ds.ModelDeploymentInstanceShapeConfigDetails
+        )
+        shape_config.ocpus, shape_config.memory_in_gbs = target.shape.ocpus, target.shape.memory_gbs
+        resized.model_deployment_instance_shape_config_details = shape_config
+    return resized
+
+
+def _utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
 
 
 def _copy(model, cls):

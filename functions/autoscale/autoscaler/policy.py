@@ -34,6 +34,7 @@ class DeploymentState:
     last_down: float | None = None
     scale_in_hold: float | None = None  # seconds a scale-in waits after a change, grown by flapping
     recent_events: tuple[str, ...] = ()  # event keys of alarms already acted on
+    last_target: str | None = None  # the capacity our last change asked for (str(Capacity))
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Signal:
     observed: float | None  # the metric value that fired the alarm, when the message carries it
     event_key: str
     alarm_time: float  # epoch seconds
+    per_instance: bool = False  # the alarm watches each instance's stream: `observed` is one instance's value
 
 
 class Action(StrEnum):
@@ -72,6 +74,33 @@ class Decision:
 
 def decide(state: DeploymentState, signal: Signal, policy: Policy, now: float) -> Decision:
     """Decide one alarm's effect on one deployment. Total: every input yields a Decision."""
+    notes = []
+    if signal.per_instance and signal.observed is not None:
+        # One hot (or idle, or freshly started) instance says little about the deployment: step, don't size.
+        notes.append(
+            f"{signal.metric} {signal.observed:g}% is one instance's reading (per-instance alarm), "
+            "not the deployment's: one step, no proportional sizing"
+        )
+        signal = replace(signal, observed=None)
+    if _last_change_failed(state):
+        # Our last change never took effect (its work request failed and OCI rolled it back): it holds no
+        # cooldown, and the event that asked for it is not handled yet.
+        notes.append(f"our last change to {state.last_target} never took effect, so it holds no cooldown")
+        state = replace(state, last_up=None, last_down=None, recent_events=state.recent_events[:-1])
+    decision = _decide(state, signal, policy, now)
+    return replace(decision, reason="; ".join([decision.reason, *notes])) if notes else decision
+
+
+def _last_change_failed(state: DeploymentState) -> bool:
+    return (
+        state.last_target is not None
+        and state.lifecycle_state == "ACTIVE"
+        and state.capacity.instance_count > 0
+        and state.last_target != str(state.capacity)
+    )
+
+
+def _decide(state: DeploymentState, signal: Signal, policy: Policy, now: float) -> Decision:
     if state.deployment_type != "SINGLE_MODEL":
         return Decision(Action.NONE, f"deployment type {state.deployment_type} is not supported (SINGLE_MODEL only)")
     if state.lifecycle_state != "ACTIVE":

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 import time
 from dataclasses import asdict, dataclass
 
@@ -18,11 +20,15 @@ from .constants import (
     STATE_HOLD_TAG,
     STATE_LAST_DOWN_TAG,
     STATE_LAST_UP_TAG,
+    STATE_TARGET_TAG,
+    STATE_WRITER_TAG,
+    VALUE_RANGES,
     alarm_query,
 )
 from .messages import AlarmMessage, Target
-from .oci_gateway import Alarm, Conflict, Deployment, OciGateway
+from .oci_gateway import Alarm, Conflict, Deployment, OciGateway, OciRefused
 from .policy import Action, Decision, LowAlarm, Signal, decide, low_threshold
+from .queries import Condition, condition
 from .settings import ConfigError, Settings
 
 RECENT_EVENTS_KEPT = 8  # event keys remembered on the deployment for redelivery detection
@@ -70,6 +76,7 @@ def handle_message(message: AlarmMessage, settings: Settings, gateway: OciGatewa
             outcome.status, outcome.reason = "acknowledged", f"{message.type} needs no action"
         else:
             try:
+                _check_value_range(target, message.title)
                 if target.alarm_id not in alarms:
                     alarms[target.alarm_id] = gateway.get_alarm(target.alarm_id)
                 _handle_target(message, target, alarms[target.alarm_id], settings, gateway, now, outcome)
@@ -82,9 +89,18 @@ def handle_message(message: AlarmMessage, settings: Settings, gateway: OciGatewa
     return outcomes
 
 
+def _check_value_range(target: Target, title: str) -> None:
+    """A value the metric cannot take (utilization outside 0-100) is a forged or broken message."""
+    metric, _ = ROUTES[title]
+    low, high = VALUE_RANGES[metric]
+    if target.observed is not None and not low <= target.observed <= high:
+        raise Refused(f"{METRIC_NAMES[metric]} value {target.observed:g} is outside its valid range {low:g}..{high:g}")
+
+
 def _handle_target(message, target: Target, alarm, settings, gateway, now, outcome: Outcome) -> None:
     metric, direction = ROUTES[message.title]
-    _verify_alarm(alarm, message.title, metric, target.deployment_id, settings)
+    rule = _verify_alarm(alarm, message.title, metric, direction, target, settings)
+    _confirm_fired(gateway, alarm, rule, target, message)
     deployment = gateway.get_deployment(target.deployment_id)
     if deployment is None:
         raise Refused(f"deployment {target.deployment_id} not found")
@@ -98,7 +114,8 @@ def _handle_target(message, target: Target, alarm, settings, gateway, now, outco
     except ConfigError as error:
         raise Refused(f"deployment override tags: {error}") from None
 
-    signal = Signal(metric, direction, target.observed, message.event_key, message.timestamp_epoch_millis / 1000)
+    alarm_time = message.timestamp_epoch_millis / 1000
+    signal = Signal(metric, direction, target.observed, message.event_key, alarm_time, not rule.per_deployment)
     decision = decide(state, signal, policy, now)
     outcome.action, outcome.reason = decision.action.value, decision.reason
     outcome.before = str(state.capacity)
@@ -107,32 +124,47 @@ def _handle_target(message, target: Target, alarm, settings, gateway, now, outco
         outcome.status = "dry_run"
         outcome.low_alarm = f"would {decision.low_alarm.value}"
         return
+    last_change = _last_change(state)
     if decision.target is not None:
+        writer = secrets.token_hex(8)
         try:
-            outcome.work_request_id = gateway.update_deployment(
-                deployment, decision.target, _state_tags(deployment, decision, signal, now)
-            )
+            tags = _state_tags(deployment, decision, signal, now, writer)
+            outcome.work_request_id = gateway.update_deployment(deployment, decision.target, tags)
+        except OciRefused as refusal:
+            outcome.status, outcome.after = "refused", outcome.before
+            outcome.reason = f"OCI refused the update, nothing changed ({refusal}); {decision.reason}"
+            return
         except Conflict as conflict:
-            if not _landed(gateway, deployment, signal):
+            current = gateway.get_deployment(state.id)
+            if current is not None and current.tags.get(STATE_WRITER_TAG) == writer:
+                outcome.reason += " (confirmed on re-read: the SDK retried an update whose response was lost)"
+            elif current is not None and signal.event_key in current.state.recent_events:
+                # A concurrent delivery of the same event won the race: its change and its low alarm are its own.
+                outcome.status, outcome.after = "noop", outcome.before
+                outcome.reason = f"alarm event {signal.event_key} was applied by a concurrent invocation"
+                return
+            else:
                 # Another invocation changed the deployment first: its change answers this load too.
                 outcome.status, outcome.after = "conflict", outcome.before
                 outcome.reason = f"not applied, deployment changed concurrently ({conflict}); {decision.reason}"
                 return
-            outcome.reason += " (confirmed on re-read: the SDK retried an update whose response was lost)"
         outcome.status = "applied"
+        last_change = now
     capacity = decision.target or state.capacity
     threshold = low_threshold(capacity, metric, policy)
-    outcome.low_alarm = _sync_low_alarm(decision, threshold, alarm, metric, target.deployment_id, settings, gateway)
+    generation = f"{capacity}|{last_change}"
+    outcome.low_alarm = _sync_low_alarm(
+        decision, threshold, alarm, metric, target.deployment_id, generation, settings, gateway
+    )
 
 
-def _landed(gateway: OciGateway, deployment: Deployment, signal: Signal) -> bool:
-    """Whether our own update is the one in place (its event key is on the deployment)."""
-    current = gateway.get_deployment(deployment.state.id)
-    return current is not None and signal.event_key in current.state.recent_events
+def _last_change(state) -> float | None:
+    changes = [t for t in (state.last_up, state.last_down) if t is not None]
+    return max(changes) if changes else None
 
 
-def _verify_alarm(alarm: Alarm | None, title: str, metric: str, deployment_id: str, settings: Settings) -> None:
-    """Trust the alarm as OCI stores it, not the payload."""
+def _verify_alarm(alarm: Alarm | None, title: str, metric: str, direction: str, target: Target, settings) -> Condition:
+    """Trust the alarm as OCI stores it, not the payload; returns its trigger condition."""
     if alarm is None:
         raise Refused("alarm not found in OCI")
     if alarm.lifecycle_state != "ACTIVE":
@@ -146,13 +178,35 @@ def _verify_alarm(alarm: Alarm | None, title: str, metric: str, deployment_id: s
         raise Refused(f"message title {title} does not match the alarm's title")
     if not alarm.query.startswith(METRIC_NAMES[metric]):
         raise Refused(f"alarm query does not watch {METRIC_NAMES[metric]}")
-    if "resourceId" in alarm.query and f'"{deployment_id}"' not in alarm.query:
+    if "resourceId" in alarm.query and f'"{target.deployment_id}"' not in alarm.query:
         raise Refused("alarm query does not name this deployment")
+    rule = condition(alarm.query)
+    if rule is None or rule.direction != direction:
+        raise Refused(f"alarm query has no {'>' if direction == 'up' else '<'} threshold for a {title} alarm")
+    if target.observed is not None and not rule.holds(target.observed):
+        raise Refused(
+            f"value {target.observed:g} does not meet the alarm's own trigger ({rule.operator} {rule.threshold:g})"
+        )
+    return rule
 
 
-def _state_tags(deployment: Deployment, decision: Decision, signal: Signal, now: float) -> dict[str, str]:
+def _confirm_fired(gateway: OciGateway, alarm: Alarm, rule: Condition, target: Target, message: AlarmMessage) -> None:
+    """Anyone allowed to invoke the function can send a well-formed message: act only if OCI shows the alarm
+    firing for this deployment at the message's time (a late redelivery of a real firing included)."""
+    named = f'"{target.deployment_id}"' in alarm.query
+    by_resource = ".grouping()" not in alarm.query.replace(" ", "")
+    seen = gateway.alarm_fired(
+        alarm.id, target.deployment_id, message.timestamp_epoch_millis / 1000, by_resource, history=named
+    )
+    if seen is None:
+        raise Refused("OCI Monitoring does not show this alarm firing for this deployment at the message's time")
+
+
+def _state_tags(deployment: Deployment, decision: Decision, signal: Signal, now: float, writer: str) -> dict[str, str]:
     """The deployment's tags plus our scaling state, written in the same update as the change."""
     tags = dict(deployment.tags)
+    tags[STATE_TARGET_TAG] = str(decision.target)
+    tags[STATE_WRITER_TAG] = writer
     tags[STATE_LAST_UP_TAG if signal.direction == "up" else STATE_LAST_DOWN_TAG] = f"{now:.3f}"
     if decision.scale_in_hold is not None:
         tags[STATE_HOLD_TAG] = f"{decision.scale_in_hold:.0f}"
@@ -185,8 +239,13 @@ def low_alarm_details(source: Alarm, metric: str, deployment_id: str, threshold:
     }
 
 
-def _sync_low_alarm(decision, threshold, source, metric, deployment_id, settings, gateway) -> str:
-    """Converge to: exactly one owned low alarm above the floor, at this capacity's threshold; none at the floor."""
+def _sync_low_alarm(decision, threshold, source, metric, deployment_id, generation, settings, gateway) -> str:
+    """Converge to: exactly one owned low alarm above the floor, at this capacity's threshold; none at the floor.
+
+    Safe with concurrent invocations (OCI runs them in separate containers): the create carries a retry
+    token derived from what the alarm is for (deployment, metric, query, last change), so OCI answers
+    concurrent creates of the same alarm with one alarm; and after a create the owned alarms are listed
+    again and all but the one with the smallest OCID (a rule every invocation agrees on) are deleted."""
     if decision.low_alarm is LowAlarm.LEAVE:
         return "unchanged"
     name = low_alarm_name(metric, deployment_id)
@@ -195,14 +254,22 @@ def _sync_low_alarm(decision, threshold, source, metric, deployment_id, settings
         for alarm_id, _ in existing:
             gateway.delete_alarm(alarm_id)
         return "deleted" if existing else "absent"
-    for duplicate, _ in existing[1:]:
-        gateway.delete_alarm(duplicate)
     details = low_alarm_details(source, metric, deployment_id, threshold, settings)
+    state = "exists"
     if not existing:
-        gateway.create_alarm(details)
-        return "created"
-    state = "exists" if len(existing) == 1 else f"exists (removed {len(existing) - 1} duplicate)"
-    alarm_id, query = existing[0]
+        token = hashlib.sha256(f"{deployment_id}|{metric}|{details['query']}|{generation}".encode()).hexdigest()
+        gateway.create_alarm(details, token[:32])
+        existing = gateway.owned_alarms(source.compartment_id, name)
+        if not existing:  # the token replayed an alarm deleted since (a retry token outlives its alarm)
+            gateway.create_alarm(details, token[32:])
+            existing = gateway.owned_alarms(source.compartment_id, name)
+        state = "created"
+    keep, *duplicates = sorted(existing)
+    for duplicate, _ in duplicates:
+        gateway.delete_alarm(duplicate)
+    if duplicates:
+        state += f" (removed {len(duplicates)} duplicate{'s' if len(duplicates) > 1 else ''})"
+    alarm_id, query = keep
     if query != details["query"]:
         gateway.update_alarm_query(alarm_id, details["query"], details["body"])
         state += f", threshold now {threshold:g}%"

@@ -17,7 +17,11 @@ from .cost import DEFAULT_PRICES, Price, parse_prices
 
 ENV_PREFIX = "AUTOSCALE_"
 OCID = re.compile(r"^ocid1\.[a-z0-9_]+\.[a-z0-9_-]*\.[a-z0-9_-]*\.[A-Za-z0-9._-]+$")
-ISO_DURATION = re.compile(r"^PT(?=\d)(\d+H)?(\d+M)?(\d+S)?$")
+ISO_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+# CreateAlarmDetails docstrings (oci/monitoring/models/create_alarm_details.py, SDK 2.189.0):
+# pending_duration "Minimum: PT1M. Maximum: PT1H."; repeat_notification_duration "Minimum: PT1M. Maximum: P30D."
+PENDING_RANGE = (60, 3600)
+REPEAT_RANGE = (60, 30 * 86400)
 DEFAULT_LADDER = "VM.Standard.E4.Flex:1:16,VM.Standard.E4.Flex:2:32,VM.Standard.E4.Flex:4:64,VM.Standard.E4.Flex:8:128"
 
 
@@ -166,12 +170,15 @@ class Settings(BaseSettings, Policy):
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("low_alarm_pending_duration", "low_alarm_repeat_duration")
+    @field_validator("low_alarm_pending_duration")
     @classmethod
-    def _iso_duration(cls, value: str) -> str:
-        if not ISO_DURATION.match(value):
-            raise ValueError(f"{value!r} is not an ISO-8601 duration such as PT5M")
-        return value
+    def _pending(cls, value: str) -> str:
+        return _duration_within(value, PENDING_RANGE, "PT1M", "PT1H")
+
+    @field_validator("low_alarm_repeat_duration")
+    @classmethod
+    def _repeat(cls, value: str) -> str:
+        return _duration_within(value, REPEAT_RANGE, "PT1M", "P30D")
 
     @model_validator(mode="after")
     def _endpoints_for_emulator(self) -> Settings:
@@ -182,6 +189,24 @@ class Settings(BaseSettings, Policy):
     @property
     def policy(self) -> Policy:
         return Policy.model_validate(self._policy_values())
+
+
+def duration_seconds(value: str) -> int | None:
+    """Seconds in an ISO-8601 duration of days, hours, minutes and seconds (`P1D`, `PT10M`); None if not one."""
+    match = ISO_DURATION.match(value) if value not in ("P", "") else None
+    if match is None:
+        return None
+    days, hours, minutes, seconds = (int(part or 0) for part in match.groups())
+    return ((days * 24 + hours) * 60 + minutes) * 60 + seconds
+
+
+def _duration_within(value: str, bounds: tuple[int, int], low: str, high: str) -> str:
+    seconds = duration_seconds(value)
+    if seconds is None:
+        raise ValueError(f"{value!r} is not an ISO-8601 duration such as PT5M")
+    if not bounds[0] <= seconds <= bounds[1]:
+        raise ValueError(f"{value} is outside {low}..{high}, the range OCI accepts (CreateAlarmDetails)")
+    return value
 
 
 def load_settings(environ: dict[str, str] | None = None) -> Settings:

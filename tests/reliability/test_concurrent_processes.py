@@ -1,0 +1,87 @@
+"""Concurrent invocations in separate function processes (OCI runs them in separate containers).
+
+Four real `fdk func.py handler` processes share one emulator. The emulator's "barrier" fault holds every
+ListAlarms response until all four invocations have listed, so the list-then-create race that used to
+leave several owned low alarms (1 run in 20 by chance) happens every time.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+
+from demo.stack import Stack
+from demo.story import fresh
+from tests.conftest import DEMO1, SEED
+
+PROCESSES = 4
+
+
+@pytest.fixture(scope="module")
+def stack():
+    config = {"AUTOSCALE_SCALE_UP_COOLDOWN_SECONDS": "600", "AUTOSCALE_SCALE_DOWN_COOLDOWN_SECONDS": "600"}
+    with Stack(update_delay=0.5, functions=PROCESSES, **config) as running:
+        yield running
+
+
+@pytest.fixture
+def oci(stack):
+    stack.admin("POST", "/_emulator/reset", copy.deepcopy(SEED))
+    stack.admin("DELETE", "/_emulator/faults")
+    return stack
+
+
+def invoke_all(stack, bodies: list[dict]) -> list[dict]:
+    """Each body to a function process (round robin), all at once; the outcomes in body order."""
+    with ThreadPoolExecutor(len(bodies)) as pool:
+        results = list(pool.map(lambda item: stack.invoke(item[1], item[0] % PROCESSES), enumerate(bodies)))
+    outcomes = []
+    for status, body in results:
+        assert status == 200, body
+        [outcome] = body["outcomes"]
+        outcomes.append(outcome)
+    return outcomes
+
+
+def owned_low_cpu(stack) -> list[dict]:
+    name = f"model_deployment_low_cpu-{DEMO1}"
+    return [
+        a
+        for a in stack.state()["alarms"]
+        if a["displayName"] == name and a["lifecycleState"] == "ACTIVE" and a["freeformTags"].get("autoscale_owner")
+    ]
+
+
+def test_copies_of_one_event_change_once_report_applied_once_and_leave_one_low_alarm(oci):
+    message = fresh("high_cpu.json", "92.3")
+    oci.admin("POST", "/_emulator/faults", {"operation": "ListAlarms", "barrier": PROCESSES, "count": PROCESSES})
+    outcomes = invoke_all(oci, [message] * PROCESSES)
+    statuses = sorted(o["status"] for o in outcomes)
+    assert statuses.count("applied") == 1, outcomes
+    for loser in (o for o in outcomes if o["status"] != "applied"):
+        assert loser["status"] in ("noop", "conflict"), loser
+        assert "SDK retried" not in loser["reason"], loser  # a loser must not claim the winner's update
+    assert len(owned_low_cpu(oci)) == 1
+
+
+def test_concurrent_events_after_an_outage_create_one_low_alarm(oci):
+    # An earlier scale-out landed but its low-alarm step was lost: 2 instances, state tags, no low alarm.
+    seed = copy.deepcopy(SEED)
+    [deployment] = [d for d in seed["modelDeployments"] if d["id"] == DEMO1]
+    model = deployment["modelDeploymentConfigurationDetails"]["modelConfigurationDetails"]
+    model["scalingPolicy"]["instanceCount"] = 2
+    target = f"2 x {model['instanceConfiguration']['instanceShapeName']}:1:16"
+    deployment["freeformTags"] = {"autoscale_state_last_up": f"{time.time():.3f}", "autoscale_state_target": target}
+    oci.admin("POST", "/_emulator/reset", seed)
+    assert owned_low_cpu(oci) == []
+    oci.admin("POST", "/_emulator/faults", {"operation": "ListAlarms", "barrier": PROCESSES, "count": PROCESSES})
+    events = [fresh("high_cpu_repeat.json", "85") for _ in range(PROCESSES)]  # four distinct REPEATs
+    outcomes = invoke_all(oci, events)
+    assert all(o["status"] == "noop" and "cooldown" in o["reason"] for o in outcomes), outcomes
+    [low] = owned_low_cpu(oci)
+    assert ".groupBy(resourceId).mean() <" in low["query"]
+    print(json.dumps([o["low_alarm"] for o in outcomes]))
