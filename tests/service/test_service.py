@@ -17,11 +17,12 @@ def writes(store):
 
 
 def low_message(store, metric, deployment_id=DEMO1, **changes):
-    """The message OCI would send when the autoscaler's low alarm fires."""
+    """The message OCI would send when the autoscaler's low alarm fires (its stream FIRING in the emulator)."""
     [alarm] = owned_low_alarms(store, metric, deployment_id)
     body = alarm_message(f"low_{metric}.json", **changes)
     body["alarmMetaData"][0]["id"] = alarm["id"]
     body["alarmMetaData"][0]["query"] = alarm["query"]
+    store.fire_alarm(alarm["id"], {"resourceId": deployment_id}, timestamp_epoch_millis=body["timestampEpochMillis"])
     return body
 
 
@@ -34,7 +35,7 @@ def test_high_cpu_scales_out_in_proportion_and_creates_the_low_alarm(run, store)
     [low] = owned_low_alarms(store, "cpu")
     high, _ = store.get_alarm("ocid1.alarm.oc1.iad.demo1highcpu")
     # 2 -> 1 instance would run at <= 0.9 x the 60 % target: floor(60 x 1/2 x 0.9)
-    assert low["query"] == f'CpuUtilization[1m]{{resourceId = "{DEMO1}"}}.mean() < 27'
+    assert low["query"] == f'CpuUtilization[1m]{{resourceId = "{DEMO1}"}}.groupBy(resourceId).mean() < 27'
     full, _ = store.get_alarm(low["id"])
     assert full["notificationTitle"] == "model_deployment_low_cpu"
     for key in ("compartmentId", "metricCompartmentId", "destinations", "severity", "namespace"):
@@ -86,7 +87,7 @@ def test_scale_out_stops_at_max_instances(run, store):
         message = alarm_message("high_cpu_repeat.json", timestampEpochMillis=1_763_900_000_000 + step * 1000)
         run(message, now=T0 + step * 400)
     assert capacity(store)[0] == 4
-    [outcome] = run(alarm_message("high_cpu_repeat.json", timestampEpochMillis=1), now=T0 + 9999)
+    [outcome] = run(alarm_message("high_cpu_repeat.json", timestampEpochMillis=1_763_900_009_000), now=T0 + 9999)
     assert outcome["status"] == "noop" and "max_instances (4)" in outcome["reason"]
 
 
@@ -105,10 +106,10 @@ def test_low_cpu_steps_in_and_removes_its_alarm_at_the_floor(run, store):
     assert capacity(store)[0] == 3
     [cooling] = run(low_message(store, "cpu"), now=T0 + 1000)
     assert cooling["status"] == "noop" and "down cooldown" in cooling["reason"]
-    [first] = run(low_message(store, "cpu", timestampEpochMillis=1), now=T0 + 1320)
+    [first] = run(low_message(store, "cpu", timestampEpochMillis=1_763_900_001_000), now=T0 + 1320)
     assert first["action"] == "scale_in" and capacity(store)[0] == 2
     assert first["low_alarm"] == "exists, threshold now 27%"  # from floor(60 x 2/3 x 0.9) = 36
-    [second] = run(low_message(store, "cpu", timestampEpochMillis=2), now=T0 + 1920)
+    [second] = run(low_message(store, "cpu", timestampEpochMillis=1_763_900_002_000), now=T0 + 1920)
     assert second["action"] == "scale_in" and capacity(store)[0] == 1 and second["low_alarm"] == "deleted"
     assert owned_low_alarms(store, "cpu") == []
 
@@ -122,9 +123,9 @@ def test_a_flap_doubles_the_wait_before_the_next_scale_in(run, store):
     [up] = run(again, now=T0 + 800)  # evaluated 190 s after the scale-in
     assert up["action"] == "scale_out" and "flap: 190 s after our scale-in" in up["reason"]
     assert deployment(store)["freeformTags"]["autoscale_state_scale_in_hold"] == "1200"
-    [held] = run(low_message(store, "cpu", timestampEpochMillis=1), now=T0 + 1400)
+    [held] = run(low_message(store, "cpu", timestampEpochMillis=1_763_900_001_000), now=T0 + 1400)
     assert held["status"] == "noop" and "down cooldown: 600 s left" in held["reason"]
-    [later] = run(low_message(store, "cpu", timestampEpochMillis=2), now=T0 + 2000)
+    [later] = run(low_message(store, "cpu", timestampEpochMillis=1_763_900_002_000), now=T0 + 2000)
     assert later["action"] == "scale_in" and capacity(store)[0] == 1
 
 
@@ -145,11 +146,11 @@ def test_a_low_alarm_left_at_another_capacity_is_resynced_not_obeyed(run, store)
 
 def test_low_mem_steps_down_to_the_bottom_rung(run, store):
     run(alarm_message("high_mem.json"))
-    run(alarm_message("high_mem.json", timestampEpochMillis=1), now=T0 + 720)
+    run(alarm_message("high_mem.json", timestampEpochMillis=1_763_900_001_000), now=T0 + 720)
     assert capacity(store)[2] == 4
     run(low_message(store, "mem"), now=T0 + 1320)
     assert capacity(store)[2] == 2
-    [last] = run(low_message(store, "mem", timestampEpochMillis=1), now=T0 + 1920)
+    [last] = run(low_message(store, "mem", timestampEpochMillis=1_763_900_001_000), now=T0 + 1920)
     assert capacity(store)[2] == 1 and last["low_alarm"] == "deleted"
     assert owned_low_alarms(store, "mem") == []
 
@@ -281,10 +282,12 @@ def test_duplicate_low_alarms_are_collapsed_to_one(run, store):
     copy = {k: full[k] for k in ("displayName", "compartmentId", "metricCompartmentId", "namespace", "query")}
     copy.update(severity=full["severity"], destinations=full["destinations"], isEnabled=True)
     store.create_alarm({**copy, "freeformTags": full["freeformTags"]})
-    assert len(owned_low_alarms(store, "cpu")) == 2
+    both = sorted(a["id"] for a in owned_low_alarms(store, "cpu"))
+    assert len(both) == 2
     [outcome] = run(alarm_message("high_cpu_repeat.json"), now=T0 + 10)  # cooldown no-op still converges
     assert "removed 1 duplicate" in outcome["low_alarm"]
-    assert [a["id"] for a in owned_low_alarms(store, "cpu")] == [low["id"]]
+    # the smallest OCID stays: a rule every concurrent invocation agrees on
+    assert [a["id"] for a in owned_low_alarms(store, "cpu")] == both[:1]
 
 
 def test_alarms_the_autoscaler_does_not_own_are_never_deleted(run, store):

@@ -151,23 +151,34 @@ class OciGateway:
             raise
         return response.headers.get("opc-work-request-id", "")
 
-    def alarm_fired(self, alarm_id: str, deployment_id: str, at: float, by_resource: bool, history: bool) -> str | None:
+    def alarm_fired(self, alarm_id: str, deployment_id: str, at: float, streams: str, history: bool) -> str | None:
         """How OCI shows the alarm firing for this deployment around epoch second `at`, or None if it does not.
 
         First the current state of the alarm's metric streams (RetrieveDimensionStates: status and transition
-        time per stream, filtered to this deployment's resourceId unless the query aggregates every dimension
-        away); a stream FIRING since before the message explains it, an OK_TO_FIRING or a REPEAT alike. If none
-        is firing now, a late redelivery may still be genuine: with `history`, the last state transition at or
-        before the message (GetAlarmHistory, STATE_TRANSITION_HISTORY) must be one into FIRING. History entries
-        carry no dimensions, so this is only asked for alarms whose query names the deployment."""
-        details = mon.RetrieveDimensionStatesDetails(
-            dimension_filters={"resourceId": deployment_id} if by_resource else None, status="FIRING"
-        )
-        states = self.monitoring.retrieve_dimension_states(alarm_id, retrieve_dimension_states_details=details).data
-        for item in states.items or ():
-            ours = not by_resource or (item.dimensions or {}).get("resourceId") == deployment_id
-            if ours and item.status == "FIRING" and item.timestamp.timestamp() <= at + FIRING_SKEW_SECONDS:
-                return f"firing since {item.timestamp.isoformat()}"
+        time per stream); a stream of this deployment FIRING since before the message explains it, an
+        OK_TO_FIRING or a REPEAT alike. `streams` says what a stream of this deployment looks like:
+        "deployment" (groupBy(resourceId): exactly {resourceId}, which the dimension filter matches; its docstring:
+        "the exact set of specified dimension key-value pairs"), "instance" (resourceId among other dimensions:
+        filtered here), "all" (grouping(): one stream without dimensions). If no stream is firing now, a late
+        redelivery may still be genuine: with `history`, the last state transition at or before the message
+        (GetAlarmHistory, STATE_TRANSITION_HISTORY) must be one into FIRING. History entries carry no dimensions,
+        so this is only asked for alarms whose query names the deployment. ("Listing Metric Stream Status in an
+        Alarm" shows stream states for split-notification alarms only; for a grouped alarm that lists nothing,
+        the history answers.)"""
+        filters = {"resourceId": deployment_id} if streams == "deployment" else None
+        details = mon.RetrieveDimensionStatesDetails(dimension_filters=filters, status="FIRING")
+        page = None
+        for _ in range(MAX_HISTORY_PAGES):
+            response = self.monitoring.retrieve_dimension_states(
+                alarm_id, retrieve_dimension_states_details=details, page=page
+            )
+            for item in response.data.items or ():
+                ours = streams == "all" or (item.dimensions or {}).get("resourceId") == deployment_id
+                if ours and item.status == "FIRING" and item.timestamp.timestamp() <= at + FIRING_SKEW_SECONDS:
+                    return f"firing since {item.timestamp.isoformat()}"
+            page = response.next_page
+            if not page:
+                break
         if not history:
             return None
         entries, page = [], None

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 import time
 from dataclasses import asdict, dataclass
@@ -31,6 +32,7 @@ from .policy import Action, Decision, LowAlarm, Signal, decide, low_threshold
 from .queries import Condition, condition
 from .settings import ConfigError, Settings
 
+RESOURCE_FILTER = re.compile(r'resourceId\s*=\s*"')
 RECENT_EVENTS_KEPT = 8  # event keys remembered on the deployment for redelivery detection
 
 
@@ -107,7 +109,7 @@ def _handle_target(message, target: Target, alarm, settings, gateway, now, outco
     state = deployment.state
     if state.compartment_id not in settings.compartment_allowlist:
         raise Refused(f"deployment compartment {state.compartment_id} is not in the allowlist")
-    if "resourceId" not in alarm.query and state.compartment_id != alarm.metric_compartment_id:
+    if not _filters_on_deployment(alarm.query) and state.compartment_id != alarm.metric_compartment_id:
         raise Refused("deployment is outside the compartment the alarm watches")
     try:
         policy = settings.policy.with_overrides(deployment.tags)
@@ -178,7 +180,7 @@ def _verify_alarm(alarm: Alarm | None, title: str, metric: str, direction: str, 
         raise Refused(f"message title {title} does not match the alarm's title")
     if not alarm.query.startswith(METRIC_NAMES[metric]):
         raise Refused(f"alarm query does not watch {METRIC_NAMES[metric]}")
-    if "resourceId" in alarm.query and f'"{target.deployment_id}"' not in alarm.query:
+    if _filters_on_deployment(alarm.query) and f'"{target.deployment_id}"' not in alarm.query:
         raise Refused("alarm query does not name this deployment")
     rule = condition(alarm.query)
     if rule is None or rule.direction != direction:
@@ -190,14 +192,18 @@ def _verify_alarm(alarm: Alarm | None, title: str, metric: str, direction: str, 
     return rule
 
 
+def _filters_on_deployment(query: str) -> bool:
+    """Whether the query watches named deployments (`{resourceId = "..."}`), not a whole compartment."""
+    return RESOURCE_FILTER.search(query) is not None
+
+
 def _confirm_fired(gateway: OciGateway, alarm: Alarm, rule: Condition, target: Target, message: AlarmMessage) -> None:
     """Anyone allowed to invoke the function can send a well-formed message: act only if OCI shows the alarm
     firing for this deployment at the message's time (a late redelivery of a real firing included)."""
-    named = f'"{target.deployment_id}"' in alarm.query
-    by_resource = ".grouping()" not in alarm.query.replace(" ", "")
-    seen = gateway.alarm_fired(
-        alarm.id, target.deployment_id, message.timestamp_epoch_millis / 1000, by_resource, history=named
-    )
+    compact = alarm.query.replace(" ", "")
+    streams = "deployment" if ".groupBy(resourceId)" in compact else "all" if ".grouping()" in compact else "instance"
+    at = message.timestamp_epoch_millis / 1000
+    seen = gateway.alarm_fired(alarm.id, target.deployment_id, at, streams, history=_filters_on_deployment(alarm.query))
     if seen is None:
         raise Refused("OCI Monitoring does not show this alarm firing for this deployment at the message's time")
 
@@ -234,6 +240,9 @@ def low_alarm_details(source: Alarm, metric: str, deployment_id: str, threshold:
         "repeat_notification_duration": settings.low_alarm_repeat_duration,
         "notification_title": LOW_TITLE[metric],
         "message_format": source.message_format,
+        # One stream (groupBy(resourceId) of one deployment): split or grouped send the same message, but OCI
+        # lists per-stream states only for split alarms ("Listing Metric Stream Status in an Alarm").
+        "is_notifications_per_metric_dimension_enabled": True,
         "body": f"{METRIC_NAMES[metric]} below {threshold:g}% on {deployment_id}: the autoscaler scales it down.",
         "freeform_tags": {OWNER_TAG: OWNER_VALUE, DEPLOYMENT_TAG: deployment_id},
     }
