@@ -1,6 +1,7 @@
 """Run the emulator under uvicorn.
 
     python -m emulator [--host 127.0.0.1] [--port 8765] [--seed emulator/seed.json] [--update-delay 2.0]
+                       [--strict | --no-strict] [--max-instances 10] [--evaluation-slack SECONDS]
 
 The socket is bound and listening before anything is printed, so the one line
 "emulator listening on http://HOST:PORT" means it is ready. With --port 0 the OS picks a free port
@@ -12,7 +13,9 @@ import json
 import signal
 from pathlib import Path
 
+from emulator import rules
 from emulator.app import bind_socket, create_app, make_server
+from emulator.monitoring import Monitoring
 from emulator.store import Store
 
 
@@ -22,9 +25,35 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=8765, help="0 picks a free port (printed)")
     parser.add_argument("--seed", type=Path, default=Path(__file__).with_name("seed.json"))
     parser.add_argument("--update-delay", type=float, default=2.0, help="seconds a deployment stays UPDATING")
+    parser.add_argument(
+        "--strict",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="refuse an update of an ACTIVE deployment that changes more than one infrastructure option group "
+        "(default: on)",
+    )
+    parser.add_argument(
+        "--max-instances",
+        type=int,
+        default=rules.DEFAULT_MAX_INSTANCES,
+        help="instance-count limit per deployment, 400 LimitExceeded above it (undocumented by OCI: a guess; 0 = none)",
+    )
+    parser.add_argument(
+        "--evaluation-slack",
+        type=float,
+        default=None,
+        help="seconds alarm evaluation waits for late metric data, for every alarm (default: each alarm's "
+        "evaluationSlackDuration, PT3M if unset)",
+    )
     args = parser.parse_args(argv)
 
-    store = Store.from_seed(json.loads(args.seed.read_text()), update_delay_seconds=args.update_delay)
+    store = Store.from_seed(
+        json.loads(args.seed.read_text()),
+        update_delay_seconds=args.update_delay,
+        strict=args.strict,
+        max_instances=args.max_instances or None,
+        monitoring=Monitoring(slack_seconds=args.evaluation_slack),
+    )
     sock = bind_socket(args.host, args.port)
     host, port = sock.getsockname()[:2]
     print(f"emulator listening on http://{f'[{host}]' if ':' in host else host}:{port}", flush=True)

@@ -14,29 +14,51 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from emulator import records, rules
 from emulator.store import OciError, Store
 
 DS, MON = "/20190101", "/20180401"
+OPTIONAL_BODY = {"RetrieveDimensionStates"}  # the SDK sends no body when the optional details are omitted
 FAULT_CODES = {429: "TooManyRequests", 500: "InternalServerError", 503: "ServiceUnavailable"}
 
 
 class Faults:
-    """Armed faults, consumed in order: {"operation", "count", and one of "status" | "latency" | "drop"}.
+    """Armed faults, consumed in order: {"operation", "count", and one of "status" | "latency" | "drop" | "barrier"}.
 
     "drop": true closes the connection before the call reaches the store; "drop": "after" applies the call first.
+    "barrier": n (with "timeout", seconds, default 10): each matching request is applied, then its response is held
+    until n of them have reached that point (or the timeout passed), then they all respond: two clients that both
+    list before either creates, deterministically. "count" defaults to n.
+    {"operation": "UpdateModelDeployment", "work_request": "FAILED", "outcome": "revert" | "needs_attention",
+    "revert_tags": bool, "count": n, "deployment_id": optional}: the next n accepted updates end FAILED when their
+    delay elapses (Store.fail_next_updates; refused updates do not count).
     """
 
     def __init__(self):
         self._lock = threading.Lock()
         self._items: list[dict] = []
+        self.store: Store | None = None  # set by create_app: work request faults live in the store
+
+    def _add_work_request_failure(self, spec: dict) -> dict:
+        if spec.get("operation") != "UpdateModelDeployment" or spec.get("work_request") != "FAILED":
+            raise OciError(400, "InvalidParameter", 'A work request fault is "UpdateModelDeployment" / "FAILED"')
+        unknown = set(spec) - {"operation", "work_request", "outcome", "revert_tags", "count", "deployment_id"}
+        if unknown or self.store is None:
+            raise OciError(400, "InvalidParameter", f"Unknown work request fault field(s): {sorted(unknown)}")
+        kwargs = {k: spec[k] for k in ("outcome", "revert_tags", "count", "deployment_id") if k in spec}
+        return self.store.fail_next_updates(**kwargs)
 
     def add(self, spec) -> dict:
         if not isinstance(spec, dict) or not isinstance(spec.get("operation"), str):
             raise OciError(400, "InvalidParameter", "A fault needs an 'operation' (SDK operation name or '*')")
-        kinds = [k for k in ("status", "latency", "drop") if k in spec]
-        count = spec.get("count", 1)
+        if "work_request" in spec:
+            return self._add_work_request_failure(spec)
+        kinds = [k for k in ("status", "latency", "drop", "barrier") if k in spec]
+        count = spec.get("count", spec.get("barrier", 1) if "barrier" in spec else 1)
         if len(kinds) != 1 or not isinstance(count, int) or count < 1:
-            raise OciError(400, "InvalidParameter", "A fault needs exactly one of status/latency/drop and count >= 1")
+            raise OciError(
+                400, "InvalidParameter", "A fault needs exactly one of status/latency/drop/barrier and count >= 1"
+            )
         if "status" in spec and spec["status"] not in FAULT_CODES:
             raise OciError(400, "InvalidParameter", f"Fault status must be one of {sorted(FAULT_CODES)}")
         if "drop" in spec and spec["drop"] not in (True, "after"):
@@ -44,6 +66,8 @@ class Faults:
         if "latency" in spec and not (isinstance(spec["latency"], int | float) and spec["latency"] >= 0):
             raise OciError(400, "InvalidParameter", "Fault latency must be a number of seconds >= 0")
         fault = {"operation": spec["operation"], "count": count, kinds[0]: spec[kinds[0]]}
+        if "barrier" in spec:
+            fault.update(_barrier_fault(spec))
         with self._lock:
             self._items.append(fault)
         return fault
@@ -53,7 +77,11 @@ class Faults:
         latency, action = 0.0, None
         with self._lock:
             for fault in self._items:
-                if fault["operation"] not in (operation, "*") or ("latency" not in fault and action):
+                if (
+                    fault["operation"] not in (operation, "*")
+                    or "barrier" in fault
+                    or ("latency" not in fault and action)
+                ):
                     continue
                 fault["count"] -= 1
                 if "latency" in fault:
@@ -63,13 +91,62 @@ class Faults:
             self._items = [f for f in self._items if f["count"] > 0]
         return latency, action
 
-    def list(self) -> list[dict]:
+    def take_barrier(self, operation: str) -> _Barrier | None:
+        """Consume one use of the first barrier fault matching an operation."""
         with self._lock:
-            return [dict(f) for f in self._items]
+            for fault in self._items:
+                if "barrier" in fault and fault["operation"] in (operation, "*"):
+                    fault["count"] -= 1
+                    self._items = [f for f in self._items if f["count"] > 0]
+                    return fault["_state"]
+        return None
+
+    def list(self) -> list[dict]:
+        failures = [] if self.store is None else self.store.update_failures()
+        work_requests = [
+            {"operation": "UpdateModelDeployment", "work_request": "FAILED", **failure} for failure in failures
+        ]
+        with self._lock:
+            return [{k: v for k, v in f.items() if not k.startswith("_")} for f in self._items] + work_requests
 
     def clear(self) -> None:
         with self._lock:
             self._items.clear()
+        if self.store is not None:
+            self.store.clear_update_failures()
+
+
+class _Barrier:
+    """One barrier fault's meeting point. Requests wait in the server's event loop (one thread): no lock needed."""
+
+    def __init__(self, size: int, timeout: float):
+        self.size, self.timeout, self.arrived = size, timeout, 0
+        self._event: asyncio.Event | None = None
+
+    async def wait(self) -> bool:
+        """Wait until `size` requests have arrived (True) or the timeout passed (False)."""
+        if self._event is None:
+            self._event = asyncio.Event()
+        event = self._event
+        self.arrived += 1
+        if self.arrived % self.size == 0:
+            event.set()
+            self._event = None  # the next arrivals meet anew
+            return True
+        try:
+            await asyncio.wait_for(event.wait(), self.timeout)
+            return True
+        except TimeoutError:
+            return False
+
+
+def _barrier_fault(spec: dict) -> dict:
+    size, timeout = spec["barrier"], spec.get("timeout", 10)
+    if not isinstance(size, int) or isinstance(size, bool) or size < 2:
+        raise OciError(400, "InvalidParameter", "barrier is the number of requests to hold together, >= 2")
+    if not (isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout > 0):
+        raise OciError(400, "InvalidParameter", "Fault timeout must be a number of seconds > 0")
+    return {"timeout": timeout, "_state": _Barrier(size, timeout)}
 
 
 def _respond(request: Request, status: int, payload=None, headers: dict | None = None) -> Response:
@@ -83,7 +160,7 @@ def _error(request: Request, status: int, code: str, message: str) -> Response:
     return _respond(request, status, {"code": code, "message": message})
 
 
-def _page(request: Request, items: list, default_limit: int) -> tuple[list, dict]:
+def _page(request: Request, items: list, default_limit: int, max_limit: int = 1000) -> tuple[list, dict]:
     try:
         limit = int(request.query_params.get("limit", default_limit))
         offset = int(request.query_params.get("page", 0))
@@ -91,8 +168,8 @@ def _page(request: Request, items: list, default_limit: int) -> tuple[list, dict
         raise OciError(
             400, "InvalidParameter", "limit must be an integer and page a token from opc-next-page"
         ) from None
-    if not 1 <= limit <= 1000 or offset < 0:
-        raise OciError(400, "InvalidParameter", "limit must be between 1 and 1000")
+    if not 1 <= limit <= max_limit or offset < 0:
+        raise OciError(400, "InvalidParameter", f"limit must be between 1 and {max_limit}")
     more = offset + limit < len(items)
     return items[offset : offset + limit], ({"opc-next-page": str(offset + limit)} if more else {})
 
@@ -127,6 +204,7 @@ class _EmulatorApp(Starlette):
 
 def create_app(store: Store, faults: Faults | None = None) -> Starlette:
     faults = faults or Faults()
+    faults.store = store
 
     def api(method: str, path: str, operation: str, handler, id_param: str | None = None) -> Route:
         async def endpoint(request: Request) -> Response:
@@ -145,17 +223,20 @@ def create_app(store: Store, faults: Faults | None = None) -> Starlette:
                 status = fault["status"]
                 return _error(request, status, FAULT_CODES[status], f"Injected fault for {operation}")
             body = None
-            if method in ("POST", "PUT"):
+            if method in ("POST", "PUT") and (operation not in OPTIONAL_BODY or (await request.body()).strip()):
                 try:
                     body = json.loads(await request.body())
                 except ValueError:
                     store.record(operation, resource_id)
                     return _error(request, 400, "CannotParseRequest", "The request body is not valid JSON")
+            barrier = faults.take_barrier(operation)
             try:
                 status, payload, headers = handler(request, body)
                 response = _respond(request, status, payload, headers)
             except OciError as e:
                 response = _error(request, e.status, e.code, e.message)
+            if barrier:  # applied; held until the barrier's other requests got here too
+                await barrier.wait()
             if fault:  # "drop": "after": the call took effect but its response is lost
                 return await _drop_connection(request)
             return response
@@ -172,9 +253,26 @@ def create_app(store: Store, faults: Faults | None = None) -> Starlette:
     def list_md(request, _):
         q = request.query_params
         items = store.list_model_deployments(
-            _require(request, "compartmentId"), q.get("lifecycleState"), q.get("displayName")
+            _require(request, "compartmentId"),
+            q.get("lifecycleState"),
+            q.get("displayName"),
+            id=q.get("id"),
+            project_id=q.get("projectId"),
+            created_by=q.get("createdBy"),
+            sort_by=q.get("sortBy"),
+            sort_order=q.get("sortOrder"),
         )
-        page, headers = _page(request, items, 100)
+        page, headers = _page(request, items, rules.DS_LIST_MAX_LIMIT, rules.DS_LIST_MAX_LIMIT)
+        return 200, page, headers
+
+    def list_md_shapes(request, _):
+        items = store.list_model_deployment_shapes(_require(request, "compartmentId"))
+        page, headers = _page(request, items, rules.DS_LIST_MAX_LIMIT, rules.DS_LIST_MAX_LIMIT)
+        return 200, page, headers
+
+    def list_wr_errors(request, _):
+        items = store.list_work_request_errors(request.path_params["id"])
+        page, headers = _page(request, items, rules.DS_LIST_MAX_LIMIT, rules.DS_LIST_MAX_LIMIT)
         return 200, page, headers
 
     def update_md(request, body):
@@ -194,8 +292,18 @@ def create_app(store: Store, faults: Faults | None = None) -> Starlette:
 
     def list_alarms(request, _):
         q = request.query_params
-        items = store.list_alarms(_require(request, "compartmentId"), q.get("displayName"), q.get("lifecycleState"))
-        page, headers = _page(request, items, 1000)
+        subtree = q.get("compartmentIdInSubtree", "false").lower()
+        if subtree not in ("true", "false"):
+            raise OciError(400, "InvalidParameter", "compartmentIdInSubtree must be true or false")
+        items = store.list_alarms(
+            _require(request, "compartmentId"),
+            q.get("displayName"),
+            q.get("lifecycleState"),
+            sort_by=q.get("sortBy"),
+            sort_order=q.get("sortOrder"),
+            compartment_id_in_subtree=subtree == "true",
+        )
+        page, headers = _page(request, items, rules.ALARMS_LIST_MAX_LIMIT, rules.ALARMS_LIST_MAX_LIMIT)
         return 200, page, headers
 
     def update_alarm(request, body):
@@ -232,6 +340,23 @@ def create_app(store: Store, faults: Faults | None = None) -> Starlette:
                 return _error(request, e.status, e.code, e.message)
         return _respond(request, 200, {"faults": faults.list()})
 
+    async def admin_config(request):
+        """GET or POST {"strict": bool, "max_instances": int | null}: the Store's rule switches (see rules.py)."""
+        if request.method == "POST":
+            try:
+                change = json.loads(await request.body())
+            except ValueError:
+                return _error(request, 400, "CannotParseRequest", "The request body is not valid JSON")
+            if not isinstance(change, dict):
+                return _error(request, 400, "InvalidParameter", "Config is a JSON object")
+            strict, limit = change.get("strict", store.strict), change.get("max_instances", store.max_instances)
+            if set(change) - {"strict", "max_instances"} or not isinstance(strict, bool):
+                return _error(request, 400, "InvalidParameter", 'Config takes "strict" (bool) and "max_instances"')
+            if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
+                return _error(request, 400, "InvalidParameter", "max_instances is an integer >= 1 or null")
+            store.strict, store.max_instances = strict, limit
+        return _respond(request, 200, {"strict": store.strict, "max_instances": store.max_instances})
+
     async def admin_calls(request):
         return _respond(request, 200, [{"operation": op, "id": rid} for op, rid in list(store.calls)])
 
@@ -241,10 +366,13 @@ def create_app(store: Store, faults: Faults | None = None) -> Starlette:
         return _error(request, status, code, f"No operation for {request.method} {request.url.path}")
 
     routes = [
+        *_monitoring_routes(api, store),  # first: /alarms/status must win over /alarms/{id}
         api("GET", DS + "/modelDeployments/{id}", "GetModelDeployment", get_md, "id"),
         api("PUT", DS + "/modelDeployments/{id}", "UpdateModelDeployment", update_md, "id"),
         api("GET", DS + "/modelDeployments", "ListModelDeployments", list_md),
         api("GET", DS + "/workRequests/{id}", "GetWorkRequest", get_wr, "id"),
+        api("GET", DS + "/workRequests/{id}/errors", "ListWorkRequestErrors", list_wr_errors, "id"),
+        api("GET", DS + "/modelDeploymentShapes", "ListModelDeploymentShapes", list_md_shapes),
         api("POST", MON + "/alarms", "CreateAlarm", create_alarm),
         api("GET", MON + "/alarms", "ListAlarms", list_alarms),
         api("GET", MON + "/alarms/{id}", "GetAlarm", get_alarm, "id"),
@@ -254,6 +382,8 @@ def create_app(store: Store, faults: Faults | None = None) -> Starlette:
         Route("/_emulator/reset", admin_reset, methods=["POST"]),
         Route("/_emulator/faults", admin_faults, methods=["GET", "POST", "DELETE"]),
         Route("/_emulator/calls", admin_calls, methods=["GET"]),
+        Route("/_emulator/config", admin_config, methods=["GET", "POST"]),
+        *records.routes(records.Records()),  # plain records for the offline Terraform provider
     ]
     app = _EmulatorApp(routes=routes, exception_handlers={404: not_found, 405: not_found})
     app.state.store, app.state.faults = store, faults
@@ -293,3 +423,113 @@ def serve_in_thread(store: Store, host: str = "127.0.0.1", port: int = 0, faults
 
     bound_host, bound_port = sock.getsockname()[:2]
     return f"http://{f'[{bound_host}]' if ':' in bound_host else bound_host}:{bound_port}", stop
+
+
+# -- Monitoring: metrics, alarm state and history, and their admin endpoints (emulator/monitoring.py) --
+
+
+def _query_bool(request: Request, name: str) -> bool:
+    value = request.query_params.get(name, "false").lower()
+    if value not in ("true", "false"):
+        raise OciError(400, "InvalidParameter", f"{name} must be true or false")
+    return value == "true"
+
+
+def _next_page(token: str | None) -> dict:
+    return {"opc-next-page": token} if token else {}
+
+
+def _monitoring_routes(api, store: Store) -> list[Route]:
+    def post_metric_data(request, body):
+        return 200, store.post_metric_data(body), {}
+
+    def summarize_metrics_data(request, body):
+        compartment = _require(request, "compartmentId")
+        return 200, store.summarize_metrics_data(compartment, body, _query_bool(request, "compartmentIdInSubtree")), {}
+
+    def get_alarm_history(request, _):
+        q = request.query_params
+        body, token = store.get_alarm_history(
+            request.path_params["id"],
+            q.get("alarmHistorytype"),
+            q.get("timestampGreaterThanOrEqualTo"),
+            q.get("timestampLessThan"),
+            q.get("page"),
+            q.get("limit"),
+        )
+        return 200, body, _next_page(token)
+
+    def retrieve_dimension_states(request, body):
+        q = request.query_params
+        out, token = store.retrieve_dimension_states(request.path_params["id"], body, q.get("page"), q.get("limit"))
+        return 200, out, _next_page(token)
+
+    def list_alarms_status(request, _):
+        q = request.query_params
+        items, token = store.list_alarms_status(
+            _require(request, "compartmentId"),
+            compartment_id_in_subtree=_query_bool(request, "compartmentIdInSubtree"),
+            display_name=q.get("displayName"),
+            sort_by=q.get("sortBy"),
+            sort_order=q.get("sortOrder"),
+            resource_id=q.get("resourceId"),
+            service_name=q.get("serviceName"),
+            entity_id=q.get("entityId"),
+            status=q.get("status"),
+            page=q.get("page"),
+            limit=q.get("limit"),
+        )
+        return 200, items, _next_page(token)
+
+    def admin(action, fields: set[str]):
+        async def endpoint(request: Request) -> Response:
+            raw = await request.body()
+            try:
+                body = json.loads(raw) if raw.strip() else {}
+            except ValueError:
+                return _error(request, 400, "CannotParseRequest", "The request body is not valid JSON")
+            if not isinstance(body, dict) or (fields and set(body) - fields):
+                return _error(request, 400, "InvalidParameter", f"The body is a JSON object with {sorted(fields)}")
+            try:
+                return _respond(request, 200, action(request, body))
+            except OciError as e:
+                return _error(request, e.status, e.code, e.message)
+
+        return endpoint
+
+    def set_stream(request, body, status):
+        if "dimensions" not in body:
+            raise OciError(400, "InvalidParameter", 'The body needs "dimensions" (the metric stream)')
+        change = store.fire_alarm if status == "FIRING" else store.clear_alarm
+        return change(
+            request.path_params["id"], body["dimensions"], body.get("value"), body.get("timestampEpochMillis")
+        )
+
+    def evaluate(request, body):
+        now = body.get("now")
+        if now is not None and (isinstance(now, bool) or not isinstance(now, int | float)):
+            raise OciError(400, "InvalidParameter", "now is epoch seconds (a number)")
+        return store.evaluate_alarms(now)
+
+    stream_fields = {"dimensions", "value", "timestampEpochMillis"}
+    return [
+        api("POST", MON + "/metrics", "PostMetricData", post_metric_data),
+        api("POST", MON + "/metrics/actions/summarizeMetricsData", "SummarizeMetricsData", summarize_metrics_data),
+        api("GET", MON + "/alarms/status", "ListAlarmsStatus", list_alarms_status),
+        api("GET", MON + "/alarms/{id}/history", "GetAlarmHistory", get_alarm_history, "id"),
+        api(
+            "POST",
+            MON + "/alarms/{id}/actions/retrieveDimensionStates",
+            "RetrieveDimensionStates",
+            retrieve_dimension_states,
+            "id",
+        ),
+        Route(
+            "/_emulator/alarms/{id}/fire",
+            admin(lambda r, b: set_stream(r, b, "FIRING"), stream_fields),
+            methods=["POST"],
+        ),
+        Route("/_emulator/alarms/{id}/ok", admin(lambda r, b: set_stream(r, b, "OK"), stream_fields), methods=["POST"]),
+        Route("/_emulator/evaluate", admin(evaluate, {"now"}), methods=["POST"]),
+        Route("/_emulator/metrics", admin(lambda r, b: store.post_service_metrics(b), set()), methods=["POST"]),
+    ]

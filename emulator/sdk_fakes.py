@@ -73,6 +73,21 @@ class FakeDataScienceClient(_FakeClient):
 
         return self._call("UpdateModelDeployment", action, None, status=202)
 
+    def get_work_request(self, work_request_id, **kwargs):
+        return self._call("GetWorkRequest", lambda: (self.store.get_work_request(work_request_id), {}), "WorkRequest")
+
+    def list_work_request_errors(self, work_request_id, **kwargs):
+        def action():
+            return self.store.list_work_request_errors(work_request_id), {}
+
+        return self._call("ListWorkRequestErrors", action, "list[WorkRequestError]")
+
+    def list_model_deployment_shapes(self, compartment_id, **kwargs):
+        def action():
+            return self.store.list_model_deployment_shapes(compartment_id), {}
+
+        return self._call("ListModelDeploymentShapes", action, "list[ModelDeploymentShapeSummary]")
+
 
 class FakeMonitoringClient(_FakeClient):
     sdk_client = oci.monitoring.MonitoringClient
@@ -85,8 +100,10 @@ class FakeMonitoringClient(_FakeClient):
         return self._call("GetAlarm", action, "Alarm")
 
     def list_alarms(self, compartment_id, display_name=None, lifecycle_state=None, page=None, limit=None, **kwargs):
+        sorting = {k: kwargs[k] for k in ("sort_by", "sort_order", "compartment_id_in_subtree") if k in kwargs}
+
         def action():
-            return self.store.list_alarms(compartment_id, display_name, lifecycle_state), {}
+            return self.store.list_alarms(compartment_id, display_name, lifecycle_state, **sorting), {}
 
         return self._call("ListAlarms", action, "list[AlarmSummary]")
 
@@ -114,3 +131,71 @@ class FakeMonitoringClient(_FakeClient):
             return None, {}
 
         return self._call("DeleteAlarm", action, None, status=204)
+
+    # -- metrics, alarm state and history (emulator/monitoring.py); unknown kwargs are refused as the SDK does --
+
+    def post_metric_data(self, post_metric_data_details, **kwargs):
+        _check_kwargs("post_metric_data", kwargs, {"content_encoding"})
+        details = self._wire(post_metric_data_details)
+        return self._call(
+            "PostMetricData", lambda: (self.store.post_metric_data(details), {}), "PostMetricDataResponseDetails"
+        )
+
+    def summarize_metrics_data(self, compartment_id, summarize_metrics_data_details, **kwargs):
+        _check_kwargs("summarize_metrics_data", kwargs, {"compartment_id_in_subtree"})
+        details = self._wire(summarize_metrics_data_details)
+        subtree = bool(kwargs.get("compartment_id_in_subtree"))
+
+        def action():
+            return self.store.summarize_metrics_data(compartment_id, details, subtree), {}
+
+        return self._call("SummarizeMetricsData", action, "list[MetricData]")
+
+    def get_alarm_history(self, alarm_id, **kwargs):
+        names = ("alarm_historytype", "timestamp_greater_than_or_equal_to", "timestamp_less_than", "page", "limit")
+        _check_kwargs("get_alarm_history", kwargs, set(names))
+
+        def action():
+            body, token = self.store.get_alarm_history(alarm_id, *(kwargs.get(name) for name in names))
+            return body, _next_page(token)
+
+        return self._call("GetAlarmHistory", action, "AlarmHistoryCollection")
+
+    def retrieve_dimension_states(self, alarm_id, **kwargs):
+        _check_kwargs("retrieve_dimension_states", kwargs, {"page", "limit", "retrieve_dimension_states_details"})
+        details = kwargs.get("retrieve_dimension_states_details")
+        details = None if details is None else self._wire(details)
+
+        def action():
+            page, limit = kwargs.get("page"), kwargs.get("limit")
+            body, token = self.store.retrieve_dimension_states(alarm_id, details, page, limit)
+            return body, _next_page(token)
+
+        return self._call("RetrieveDimensionStates", action, "AlarmDimensionStatesCollection")
+
+    def list_alarms_status(self, compartment_id, **kwargs):
+        names = (
+            "compartment_id_in_subtree display_name sort_by sort_order resource_id service_name entity_id status "
+            "page limit".split()
+        )
+        _check_kwargs("list_alarms_status", kwargs, set(names))
+        filters = {name: kwargs[name] for name in names if name in kwargs}
+
+        def action():
+            items, token = self.store.list_alarms_status(compartment_id, **filters)
+            return items, _next_page(token)
+
+        return self._call("ListAlarmsStatus", action, "list[AlarmStatusSummary]")
+
+
+_COMMON_KWARGS = {"allow_control_chars", "enable_strict_url_encoding", "retry_strategy", "opc_request_id"}
+
+
+def _check_kwargs(operation: str, kwargs: dict, allowed: set[str]) -> None:
+    extra = [key for key in kwargs if key not in allowed | _COMMON_KWARGS]
+    if extra:
+        raise ValueError(f"{operation} got unknown kwargs: {extra!r}")
+
+
+def _next_page(token: str | None) -> dict:
+    return {"opc-next-page": token} if token else {}

@@ -82,14 +82,15 @@ def test_list_deployments_pages_with_list_call_get_all_results(ds, emu):
 
 def test_update_goes_active_updating_active_with_work_request(ds, emu):
     etag = ds.get_model_deployment(DEMO1).headers["etag"]
-    response = ds.update_model_deployment(DEMO1, scale(count=3, ocpus=2, memory=32), if_match=etag)
+    # One infrastructure group per update while ACTIVE (strict mode; see test_emulator_strict.py): the count only.
+    response = ds.update_model_deployment(DEMO1, scale(count=3), if_match=etag)
     assert response.status == 202 and response.data is None
     wr_id = response.headers["opc-work-request-id"]
     md = ds.get_model_deployment(DEMO1)
     assert md.data.lifecycle_state == "UPDATING" and md.headers["etag"] != etag
     config = md.data.model_deployment_configuration_details.model_configuration_details
     assert config.scaling_policy.instance_count == 3
-    assert config.instance_configuration.model_deployment_instance_shape_config_details.ocpus == 2
+    assert config.instance_configuration.model_deployment_instance_shape_config_details.ocpus == 1  # omitted: stays
     assert config.bandwidth_mbps == 10  # omitted fields stay
     assert md.data.model_deployment_system_data.current_instance_count == 1  # not there yet
     emu.clock.advance(2)

@@ -36,7 +36,7 @@ def test_get_seeded_alarm(mon, emu):
     response = mon.get_alarm(DEMO1_CPU)
     alarm = response.data
     assert response.headers["etag"] == emu.store.get_alarm(DEMO1_CPU)[1]
-    assert alarm.query == f'CpuUtilization[1m]{{resourceId = "{DEMO1}"}}.mean() > 80'
+    assert alarm.query == f'CpuUtilization[1m]{{resourceId = "{DEMO1}"}}.groupBy(resourceId).mean() > 80'
     assert (alarm.notification_title, alarm.severity, alarm.lifecycle_state) == (
         "model_deployment_high_cpu",
         "CRITICAL",
