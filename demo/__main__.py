@@ -55,7 +55,7 @@ def main() -> int:
             if wait == "cooldown":
                 time.sleep(COOLDOWN_SECONDS)
             wait_until_active(stack)
-            message = last if build == "again" else build(stack.state())
+            message = last if build == "again" else build(stack)
             print(f"\n{number:>2}. {caption}")
             if message is None:
                 print("    (the alarm no longer exists, so OCI would not send it)")

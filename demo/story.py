@@ -24,29 +24,42 @@ def fresh(name: str, value: str | None = None) -> dict:
     return body
 
 
-def fired_by_low_alarm(state: dict, metric: str, name: str, value: str) -> dict | None:
-    """The message of the low alarm the function created, or None when it does not exist."""
+def fired_by_low_alarm(stack, metric: str, value: str) -> dict | None:
+    """The low alarm the function created fires in the emulator's Monitoring: its message, as OCI sends it
+    (OK_TO_FIRING, then REPEAT while it stays FIRING), or None when the alarm does not exist."""
     wanted = f"{LOW_TITLE[metric]}-{DEMO1}"
-    alarms = [a for a in state["alarms"] if a["displayName"] == wanted and a["lifecycleState"] == "ACTIVE"]
+    alarms = [a for a in stack.state()["alarms"] if a["displayName"] == wanted and a["lifecycleState"] == "ACTIVE"]
     if not alarms:
         return None
-    body = fresh(name, value)
-    body["alarmMetaData"][0]["id"] = alarms[0]["id"]
-    body["alarmMetaData"][0]["query"] = alarms[0]["query"]
-    return body
+    fire = {"dimensions": {"resourceId": DEMO1}, "value": float(value)}
+    return stack.admin("POST", f"/_emulator/alarms/{alarms[0]['id']}/fire", fire)
 
 
-# (caption, how to build the message from the emulator state, seconds to let pass first)
+def forged(stack) -> dict:
+    """A well-formed message for a real alarm of ours that OCI shows quiet: what a caller with invoke rights
+    but no firing alarm could send. The high-CPU alarm is first made OK in the emulator."""
+    stack.admin("POST", "/_emulator/alarms/ocid1.alarm.oc1.iad.demo1highcpu/ok", {"dimensions": {"resourceId": DEMO1}})
+    return fresh("high_cpu.json", "97")
+
+
+# (caption, how to build the message from the running stack, seconds to let pass first)
 STEPS = [
-    ("load rises: CPU 92% fires the high-CPU alarm", lambda s: fresh("high_cpu.json"), 0),
+    ("load rises: CPU 92% (the deployment's mean) fires the high-CPU alarm", lambda s: fresh("high_cpu.json"), 0),
     ("Notifications redelivers the same message", "again", 0),
     ("CPU still 88%: REPEAT inside the scale-up cooldown", lambda s: fresh("high_cpu_repeat.json"), 0),
     ("CPU still 88%: REPEAT after the cooldown", lambda s: fresh("high_cpu_repeat.json"), "cooldown"),
     ("memory 91% fires the high-memory alarm", lambda s: fresh("high_mem.json"), "cooldown"),
     ("CPU back to 41%: FIRING_TO_OK", lambda s: fresh("high_cpu_firing_to_ok.json"), 0),
-    ("load falls: the low-CPU alarm fires", lambda s: fired_by_low_alarm(s, "cpu", "low_cpu.json", "12"), "cooldown"),
-    ("low CPU repeats", lambda s: fired_by_low_alarm(s, "cpu", "low_cpu.json", "9"), "cooldown"),
-    ("low CPU repeats at the floor", lambda s: fired_by_low_alarm(s, "cpu", "low_cpu.json", "6"), "cooldown"),
-    ("memory 12%: the low-memory alarm fires", lambda s: fired_by_low_alarm(s, "mem", "low_mem.json", "12"), 0),
-    ("low memory repeats at the bottom rung", lambda s: fired_by_low_alarm(s, "mem", "low_mem.json", "10"), "cooldown"),
+    ("load falls: the low-CPU alarm fires", lambda s: fired_by_low_alarm(s, "cpu", "12"), "cooldown"),
+    ("low CPU repeats", lambda s: fired_by_low_alarm(s, "cpu", "9"), "cooldown"),
+    ("low CPU repeats at the floor", lambda s: fired_by_low_alarm(s, "cpu", "6"), "cooldown"),
+    ("memory 12%: the low-memory alarm fires", lambda s: fired_by_low_alarm(s, "mem", "12"), 0),
+    ("low memory repeats at the bottom rung", lambda s: fired_by_low_alarm(s, "mem", "10"), "cooldown"),
+    (
+        "a user-written per-instance alarm (2022 form): one hot instance at 97%",
+        lambda s: fresh("high_cpu_per_instance.json"),
+        "cooldown",
+    ),
+    ("a value no utilization can have: 250%", lambda s: fresh("high_cpu.json", "250"), 0),
+    ("a forged message for a real alarm that OCI shows quiet", forged, 0),
 ]

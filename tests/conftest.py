@@ -14,8 +14,8 @@ from autoscaler.handler import gateway_for
 from autoscaler.messages import parse_message
 from autoscaler.oci_gateway import OciGateway
 from autoscaler.settings import load_settings
-from emulator.store import Store
 from emulator.sdk_fakes import FakeDataScienceClient, FakeMonitoringClient
+from emulator.store import Store
 
 ROOT = Path(__file__).parents[1]
 ALARMS = ROOT / "alarms"

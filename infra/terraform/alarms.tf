@@ -26,8 +26,10 @@ resource "oci_monitoring_alarm" "high" {
   display_name          = "${var.name_prefix}-${each.value.key}-high-${each.value.metric}"
   notification_title    = local.high_titles[each.value.metric]
   namespace             = local.namespace
-  # Same form as constants.alarm_query(metric, deployment_id, ">", threshold).
-  query                        = "${local.metric_names[each.value.metric]}[1m]{resourceId = \"${each.value.deployment_id}\"}.mean() > ${each.value.threshold}"
+  # Same form as constants.alarm_query(metric, deployment_id, ">", threshold). Model deployment metrics
+  # carry resourceId and instanceId: without .groupBy(resourceId) this is one stream per instance, which
+  # fires on one hot instance; grouped, it is the deployment's mean (docs: "Using groupBy(x) in a Query").
+  query                        = "${local.metric_names[each.value.metric]}[1m]{resourceId = \"${each.value.deployment_id}\"}.groupBy(resourceId).mean() > ${each.value.threshold}"
   severity                     = var.alarm_severity
   is_enabled                   = true
   destinations                 = [oci_ons_notification_topic.alarms.id]
@@ -41,4 +43,10 @@ resource "oci_monitoring_alarm" "high" {
   body                 = "Autoscaler routing alarm for model deployment ${each.value.deployment_id}. Do not change the notification title: it routes the alarm."
   freeform_tags        = merge(local.tags, { (local.deployment_tag_key) = each.value.deployment_id })
   defined_tags         = var.defined_tags
+
+  # One stream per alarm (groupBy(resourceId) of one deployment): split or grouped messages are the same
+  # message, but OCI lists per-stream states (RetrieveDimensionStates, which the function asks before it
+  # acts) only for split alarms ("Listing Metric Stream Status in an Alarm"). The function's low alarms
+  # are split too.
+  is_notifications_per_metric_dimension_enabled = true
 }

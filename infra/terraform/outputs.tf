@@ -81,3 +81,18 @@ output "deployment_ids" {
   description = "Model deployment OCID per deployment key (to apply deployment_override_tags)."
   value       = { for key, d in var.deployments : key => d.deployment_id }
 }
+
+output "log_group_id" {
+  description = "OCID of the log group holding the function's invoke log, or null when invoke_log.enabled = false."
+  value       = var.invoke_log.enabled ? oci_logging_log_group.function[0].id : null
+}
+
+output "invoke_log_id" {
+  description = "OCID of the Functions application's invoke log (where the decision lines are), or null when invoke_log.enabled = false. Logging search: search \"<compartment>/<log group>/<log>\" | where data.message = '*\"status\"*'."
+  value       = var.invoke_log.enabled ? oci_logging_log.invoke[0].id : null
+}
+
+output "scale_actions_search" {
+  description = "A Logging search query listing every scale action the function applied (newest first), for the Console's advanced search or `oci logging-search search-logs --search-query`; pick the time range there. Null when invoke_log.enabled = false."
+  value       = var.invoke_log.enabled ? "search \"${var.compartment_ocid}/${oci_logging_log_group.function[0].id}/${oci_logging_log.invoke[0].id}\" | where data.message = '*\"status\": \"applied\"*' | sort by datetime desc" : null
+}

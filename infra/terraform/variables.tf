@@ -116,9 +116,9 @@ variable "function_memory_in_mbs" {
 }
 
 variable "function_timeout_in_seconds" {
-  description = "Timeout of one invocation in seconds (OCI Functions maximum: 300). Must exceed retry_budget_seconds."
+  description = "Timeout of one invocation in seconds (OCI Functions maximum: 300). Must exceed retry_budget_seconds; a check warns below 8 x retry_budget_seconds (the OCI calls one deployment can take)."
   type        = number
-  default     = 60
+  default     = 90
 
   validation {
     condition     = var.function_timeout_in_seconds >= 5 && var.function_timeout_in_seconds <= 300 && floor(var.function_timeout_in_seconds) == var.function_timeout_in_seconds
@@ -134,6 +134,21 @@ variable "function_shape" {
   validation {
     condition     = contains(["GENERIC_X86", "GENERIC_ARM", "GENERIC_X86_ARM"], var.function_shape)
     error_message = "function_shape must be GENERIC_X86, GENERIC_ARM or GENERIC_X86_ARM."
+  }
+}
+
+variable "invoke_log" {
+  description = "The Logging service log of the Functions application (service functions, category invoke): where the function's JSON decision lines are kept. enabled = false opts out (the lines are then lost); retention_days: 30 to 180 in steps of 30."
+  type = object({
+    enabled        = optional(bool, true)
+    retention_days = optional(number, 30)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = contains([30, 60, 90, 120, 150, 180], var.invoke_log.retention_days)
+    error_message = "invoke_log.retention_days must be 30, 60, 90, 120, 150 or 180."
   }
 }
 
@@ -207,7 +222,7 @@ variable "dry_run" {
 }
 
 variable "retry_budget_seconds" {
-  description = "Time the OCI SDK may spend retrying one OCI call (AUTOSCALE_RETRY_BUDGET_SECONDS). An invocation makes about 5 calls per deployment: keep 5 x budget under function_timeout_in_seconds."
+  description = "Time the OCI SDK may spend retrying one OCI call (AUTOSCALE_RETRY_BUDGET_SECONDS). An invocation makes up to 8 calls for one deployment: keep 8 x budget under function_timeout_in_seconds."
   type        = number
   default     = 10
 
@@ -229,24 +244,26 @@ variable "oci_timeout_seconds" {
 }
 
 variable "low_alarm_pending_duration" {
-  description = "Pending duration (ISO-8601, e.g. PT5M) of the low alarms the function creates (AUTOSCALE_LOW_ALARM_PENDING_DURATION)."
+  description = "Pending duration (ISO-8601, PT1M to PT1H) of the low alarms the function creates (AUTOSCALE_LOW_ALARM_PENDING_DURATION)."
   type        = string
   default     = "PT10M"
 
   validation {
-    condition     = can(regex("^PT([0-9]+H)?([0-9]+M)?([0-9]+S)?$", var.low_alarm_pending_duration)) && var.low_alarm_pending_duration != "PT"
-    error_message = "low_alarm_pending_duration must be an ISO-8601 duration such as PT5M."
+    # ISO-8601 days/hours/minutes/seconds, in seconds: PT1M..PT1H (CreateAlarmDetails, oci SDK 2.189.0).
+    condition     = !endswith(var.low_alarm_pending_duration, "T") && try([for seconds in [sum([for i, part in regex("^P(?:([0-9]+)D)?(?:T(?:([0-9]+)H)?(?:([0-9]+)M)?(?:([0-9]+)S)?)?$", var.low_alarm_pending_duration) : tonumber(coalesce(part, "0")) * [86400, 3600, 60, 1][i]])] : seconds >= 60 && seconds <= 3600][0], false)
+    error_message = "low_alarm_pending_duration must be an ISO-8601 duration from PT1M to PT1H (the range OCI accepts), e.g. PT5M."
   }
 }
 
 variable "low_alarm_repeat_duration" {
-  description = "Repeat-notification duration (ISO-8601, e.g. PT10M) of the low alarms the function creates (AUTOSCALE_LOW_ALARM_REPEAT_DURATION)."
+  description = "Repeat-notification duration (ISO-8601, PT1M to P30D) of the low alarms the function creates (AUTOSCALE_LOW_ALARM_REPEAT_DURATION)."
   type        = string
   default     = "PT10M"
 
   validation {
-    condition     = can(regex("^PT([0-9]+H)?([0-9]+M)?([0-9]+S)?$", var.low_alarm_repeat_duration)) && var.low_alarm_repeat_duration != "PT"
-    error_message = "low_alarm_repeat_duration must be an ISO-8601 duration such as PT10M."
+    # ISO-8601 days/hours/minutes/seconds, in seconds: PT1M..P30D (CreateAlarmDetails, oci SDK 2.189.0).
+    condition     = !endswith(var.low_alarm_repeat_duration, "T") && try([for seconds in [sum([for i, part in regex("^P(?:([0-9]+)D)?(?:T(?:([0-9]+)H)?(?:([0-9]+)M)?(?:([0-9]+)S)?)?$", var.low_alarm_repeat_duration) : tonumber(coalesce(part, "0")) * [86400, 3600, 60, 1][i]])] : seconds >= 60 && seconds <= 2592000][0], false)
+    error_message = "low_alarm_repeat_duration must be an ISO-8601 duration from PT1M to P30D (the range OCI accepts), e.g. PT5M."
   }
 }
 
@@ -280,19 +297,21 @@ variable "high_alarm_pending_duration" {
   default     = "PT1M"
 
   validation {
-    condition     = can(regex("^PT([0-9]+H)?([0-9]+M)?([0-9]+S)?$", var.high_alarm_pending_duration)) && var.high_alarm_pending_duration != "PT"
-    error_message = "high_alarm_pending_duration must be an ISO-8601 duration such as PT5M."
+    # ISO-8601 days/hours/minutes/seconds, in seconds: PT1M..PT1H (CreateAlarmDetails, oci SDK 2.189.0).
+    condition     = !endswith(var.high_alarm_pending_duration, "T") && try([for seconds in [sum([for i, part in regex("^P(?:([0-9]+)D)?(?:T(?:([0-9]+)H)?(?:([0-9]+)M)?(?:([0-9]+)S)?)?$", var.high_alarm_pending_duration) : tonumber(coalesce(part, "0")) * [86400, 3600, 60, 1][i]])] : seconds >= 60 && seconds <= 3600][0], false)
+    error_message = "high_alarm_pending_duration must be an ISO-8601 duration from PT1M to PT1H (the range OCI accepts), e.g. PT5M."
   }
 }
 
 variable "high_alarm_repeat_duration" {
-  description = "While a high alarm keeps firing it notifies again after this long (ISO-8601), so scaling continues step by step. Keep it at least as long as the scale-up cooldown."
+  description = "While a high alarm keeps firing it notifies again after this long (ISO-8601, PT1M to P30D), so scaling continues step by step; the function's scale-up cooldown decides whether a REPEAT acts."
   type        = string
   default     = "PT5M"
 
   validation {
-    condition     = can(regex("^PT([0-9]+H)?([0-9]+M)?([0-9]+S)?$", var.high_alarm_repeat_duration)) && var.high_alarm_repeat_duration != "PT"
-    error_message = "high_alarm_repeat_duration must be an ISO-8601 duration such as PT5M."
+    # ISO-8601 days/hours/minutes/seconds, in seconds: PT1M..P30D (CreateAlarmDetails, oci SDK 2.189.0).
+    condition     = !endswith(var.high_alarm_repeat_duration, "T") && try([for seconds in [sum([for i, part in regex("^P(?:([0-9]+)D)?(?:T(?:([0-9]+)H)?(?:([0-9]+)M)?(?:([0-9]+)S)?)?$", var.high_alarm_repeat_duration) : tonumber(coalesce(part, "0")) * [86400, 3600, 60, 1][i]])] : seconds >= 60 && seconds <= 2592000][0], false)
+    error_message = "high_alarm_repeat_duration must be an ISO-8601 duration from PT1M to P30D (the range OCI accepts), e.g. PT5M."
   }
 }
 
@@ -317,17 +336,6 @@ variable "dynamic_group_matching" {
   validation {
     condition     = contains(["function_id", "compartment"], var.dynamic_group_matching)
     error_message = "dynamic_group_matching must be function_id or compartment."
-  }
-}
-
-variable "model_deployment_verb" {
-  description = "IAM verb on data-science-model-deployments. use covers GetModelDeployment and UpdateModelDeployment in OCI's verb model; manage adds create/delete/move, which the function never calls."
-  type        = string
-  default     = "use"
-
-  validation {
-    condition     = contains(["use", "manage"], var.model_deployment_verb)
-    error_message = "model_deployment_verb must be use or manage."
   }
 }
 

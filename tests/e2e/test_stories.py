@@ -62,7 +62,7 @@ def test_scale_out_then_in_to_the_floor(oci):
     assert demo1(oci) == (4, 1)  # ceil(2 x 99 / 60) = 4 = max
     assert len(low_alarms(oci, "cpu")) == 1
     for expected in (3, 2, 1):
-        status, body = send(oci, fired_by_low_alarm(oci.state(), "cpu", "low_cpu.json", "5"))
+        status, body = send(oci, fired_by_low_alarm(oci, "cpu", "5"))
         assert body["outcomes"][0]["action"] == "scale_in" and demo1(oci)[0] == expected
     assert low_alarms(oci, "cpu") == []  # removed at the floor
 
@@ -71,9 +71,9 @@ def test_shape_up_then_down(oci):
     send(oci, fresh("high_mem.json"))
     send(oci, fresh("high_mem.json"))
     assert demo1(oci) == (1, 4)
-    send(oci, fired_by_low_alarm(oci.state(), "mem", "low_mem.json", "10"))
+    send(oci, fired_by_low_alarm(oci, "mem", "10"))
     assert demo1(oci) == (1, 2) and len(low_alarms(oci, "mem")) == 1
-    send(oci, fired_by_low_alarm(oci.state(), "mem", "low_mem.json", "10"))
+    send(oci, fired_by_low_alarm(oci, "mem", "10"))
     assert demo1(oci) == (1, 1) and low_alarms(oci, "mem") == []
 
 

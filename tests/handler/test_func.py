@@ -12,6 +12,7 @@ from tests.conftest import ALARMS, capacity
 
 EXPECTED = {  # file -> (HTTP status, outcome statuses in order)
     "high_cpu.json": (200, ["applied"]),
+    "high_cpu_per_instance.json": (200, ["applied"]),  # a user-written per-instance alarm: +1, not sized
     "high_cpu_repeat.json": (200, ["applied"]),  # first delivery on a fresh deployment: no cooldown yet
     "high_cpu_firing_to_ok.json": (200, ["acknowledged"]),
     "high_mem.json": (200, ["applied"]),

@@ -29,7 +29,11 @@ def settings_for(url, **extra):
     return load_settings(emulator_env(url, **extra))
 
 
+FIRING_SINCE = 1_763_800_000_000  # the seed's high alarms are FIRING since 2025: events after it are genuine
+
+
 def event(name, millis, value=None):
+    millis += FIRING_SINCE
     body = alarm_message(name, timestampEpochMillis=millis, dedupeKey=f"{name}-{millis}")
     if value is not None:
         meta = body["alarmMetaData"][0]
@@ -41,14 +45,16 @@ def test_each_event_is_acted_on_once_however_often_it_arrives(emulator):
     url, store = emulator
     store.load(copy.deepcopy(SEED))
     store.update_delay_seconds = 0
-    settings = settings_for(url, AUTOSCALE_MAX_INSTANCES="10", AUTOSCALE_SCALE_UP_COOLDOWN_SECONDS="0")
+    settings = settings_for(
+        url, AUTOSCALE_MAX_INSTANCES="10", AUTOSCALE_SCALE_UP_COOLDOWN_SECONDS="0", AUTOSCALE_CPU_TARGET="80"
+    )
     gateway = OciGateway.from_settings(settings)
-    events = [event("high_cpu_repeat.json", 1_000 + i, "70") for i in range(3)]  # each +1: 1 -> 4
+    events = [event("high_cpu_repeat.json", 1_000 + i, "81") for i in range(3)]  # each +1 at target 80: 1 -> 4
     events += [event("high_mem.json", 2_000 + i) for i in range(2)]  # two rungs: 1 -> 4 OCPUs
-    demo2 = alarm_message("high_cpu.json", timestampEpochMillis=3_000)
+    demo2 = alarm_message("high_cpu.json", timestampEpochMillis=FIRING_SINCE + 3_000)
     demo2["alarmMetaData"][0].update(id="ocid1.alarm.oc1.iad.demo2highcpu", query=f'"{DEMO2}"')
     demo2["alarmMetaData"][0]["dimensions"][0]["resourceId"] = DEMO2
-    demo2["alarmMetaData"][0]["metricValues"] = [{"CpuUtilization[1m].mean()": "61"}]  # +1: 2 -> 3
+    demo2["alarmMetaData"][0]["metricValues"] = [{"CpuUtilization[1m].mean()": "81"}]  # +1: 2 -> 3
     events.append(json.dumps(demo2))
     deliveries = [body for body in events for _ in range(5)]
     random.Random(7).shuffle(deliveries)

@@ -9,6 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import func
+from emulator.monitoring import parse_query, parse_time
 from tests.conftest import ALARMS, SEED
 
 EXAMPLES = 10_000
@@ -48,22 +49,43 @@ wrong_ocids = st.one_of(
 )
 
 
-def _genuine(document) -> bool:
-    """True when every (title, alarm, deployment) the message names is one OCI really has."""
+FIRING = {  # alarm id -> (deployment -> epoch millis since which the seed shows its stream FIRING)
+    state["alarmId"]: {} for state in SEED["alarmStates"] if state["status"] == "FIRING"
+}
+for state in SEED["alarmStates"]:
+    if state["status"] == "FIRING":
+        FIRING[state["alarmId"]][state["dimensions"].get("resourceId")] = parse_time(state["timestamp"]) * 1000
+
+
+def _genuine(document) -> set[str]:
+    """The deployments of the message that may be acted on: a real alarm of ours with its real title, FIRING for
+    that deployment at the message's time, with a utilization value meeting the alarm's own trigger (checked
+    with the emulator's MQL parser, not the function's). Each deployment of a message is judged on its own."""
     real = {}
     for alarm in SEED["alarms"]:
         title = alarm.get("notificationTitle") or alarm["displayName"]
         real[alarm["id"]] = (title, alarm["query"])
     if document.get("type") not in ("OK_TO_FIRING", "REPEAT"):
-        return False
+        return set()
+    genuine = set()
     for meta in document["alarmMetaData"]:
         title, query = real.get(meta["id"], (None, ""))
         if title != document["title"]:
-            return False
-        for dimension in meta["dimensions"]:
-            if "resourceId" in query and dimension["resourceId"] not in query:
-                return False
-    return True
+            continue
+        rule = parse_query(query)
+        values = meta.get("metricValues") or []
+        for index, dimension in enumerate(meta["dimensions"]):
+            named = rule.equal_filters.get("resourceId")
+            if named is not None and dimension["resourceId"] != named:
+                continue
+            since = FIRING.get(meta["id"], {}).get(dimension["resourceId"])
+            if since is None or document["timestampEpochMillis"] < since:
+                continue
+            numbers = [float(raw) for raw in (values[index] if index < len(values) else {}).values()]
+            # values arrive rounded to 2 decimals: within 0.01 of the threshold counts as meeting it
+            if all(0 <= v <= 100 and any(rule.breaches(v + d) for d in (-0.01, 0, 0.01)) for v in numbers[:1]):
+                genuine.add(dimension["resourceId"])
+    return genuine
 
 
 def _set_path(document, path, value):
@@ -144,9 +166,14 @@ def test_hostile_messages_never_crash_or_write(fake_oci, env, store, seed):
             assert all(outcome["reason"] for outcome in answer["outcomes"])
             assert statuses <= {"refused", "acknowledged", "noop", "applied"}, answer
             seen["answered: " + ",".join(sorted(statuses))] += 1
-        if "applied" in str(data) or [c for c in store.calls if c[0] in WRITES]:
-            # Only a message naming a real alarm of ours, its real title and its deployment may act.
-            assert _genuine(json.loads(body)), body[:500]
+        writes = [c for c in store.calls if c[0] in WRITES]
+        if writes or "applied" in str(data):
+            # Only a firing alarm of ours, with its real title and a value it can have, may act on a deployment.
+            genuine = _genuine(json.loads(body))
+            assert genuine, body[:500]
+            updated = {resource for operation, resource in writes if operation == "UpdateModelDeployment"}
+            applied = {o["deployment_id"] for o in answer.get("outcomes", []) if o["status"] == "applied"}
+            assert updated | applied <= genuine, body[:500]
 
     try:
         check()

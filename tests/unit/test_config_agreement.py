@@ -44,3 +44,12 @@ def test_terraform_scaling_defaults_are_the_settings_defaults():
     from tests.terraform.test_terraform_contract import check_scaling_defaults
 
     assert check_scaling_defaults(Module(ct.parse_module(MODULE_DIR))) == []
+
+
+def test_func_yaml_timeout_is_the_terraform_default():
+    from infra import check_terraform as ct
+    from tests.terraform.parsed import MODULE_DIR, Module
+
+    variables = Module(ct.parse_module(MODULE_DIR)).variables
+    timeout = next(line for line in FUNC_YAML.read_text().splitlines() if line.startswith("timeout:"))
+    assert int(timeout.split(":")[1]) == int(variables["function_timeout_in_seconds"]["default"])

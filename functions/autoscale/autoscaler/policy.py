@@ -242,7 +242,7 @@ def _horizontal(current: Capacity, signal: Signal, policy: Policy):
         if count >= policy.max_instances:
             return Action.NONE, None, f"already at max_instances ({policy.max_instances})"
         desired = count + 1
-        basis = "+1 (no metric value in the alarm)"
+        basis = "+1 (no deployment-level value in the alarm)"
         if signal.observed is not None:
             # Like the Kubernetes HPA: enough instances to bring utilization back to the target.
             factor, basis = _growth(signal, policy)

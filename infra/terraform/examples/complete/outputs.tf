@@ -42,3 +42,13 @@ output "deployment_override_tags" {
   description = "Freeform tags to merge into each deployment (see the module README)."
   value       = module.autoscaler.deployment_override_tags
 }
+
+output "invoke_log_id" {
+  description = "OCID of the function's invoke log: the decision lines (null when the log is turned off)."
+  value       = module.autoscaler.invoke_log_id
+}
+
+output "scale_actions_search" {
+  description = "Logging search query listing every scale action the function applied."
+  value       = module.autoscaler.scale_actions_search
+}

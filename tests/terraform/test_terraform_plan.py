@@ -1,0 +1,66 @@
+"""`terraform plan` of examples/complete (real Terraform, offline provider, an in-process emulator).
+
+What validate cannot do and plan can: evaluate the variables a user gives (terraform.tfvars.example as
+shipped), the module's expressions, variable validations and preconditions on real values.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+
+import pytest
+
+from emulator import Store, serve_in_thread
+from infra.tfrun import copy_tree
+
+
+@pytest.fixture(scope="module")
+def emulator_url():
+    url, stop = serve_in_thread(Store())
+    yield url
+    stop()
+
+
+@pytest.fixture(scope="module")
+def example(terraform, tmp_path_factory):
+    tree = copy_tree(tmp_path_factory.mktemp("plan") / "terraform")
+    example = tree / "examples" / "complete"
+    assert terraform.init(example).code == 0
+    return example
+
+
+def plan(terraform, example, emulator_url, tfvars: dict | None = None):
+    shutil.copy(example / "terraform.tfvars.example", example / "terraform.tfvars")
+    extra = example / "override.auto.tfvars.json"
+    extra.unlink(missing_ok=True)
+    if tfvars:
+        extra.write_text(json.dumps(tfvars))
+    return terraform.run(example, "plan", "-input=false", "-no-color", OCI_EMULATOR_URL=emulator_url)
+
+
+def test_the_shipped_tfvars_example_plans(terraform, example, emulator_url):
+    result = plan(terraform, example, emulator_url)
+    assert result.code == 0, result.text
+    # 13 resources plus one alarm per metric the example's two deployments keep (fraud has mem_alarm = false).
+    assert "Plan: 16 to add, 0 to change, 0 to destroy." in result.out
+    assert re.search(r'autoscale_max_instances\s+= "8"', result.out)  # fraud's override, as a deployment tag
+
+
+def test_an_inconsistent_override_fails_the_plan(terraform, example, emulator_url):
+    deployments = {"churn": {"deployment_id": "ocid1.datasciencemodeldeployment.oc1.iad.aaaaaaaaexamplechurn"}}
+    deployments["churn"]["overrides"] = {"cpu_target": 15}  # below the 20 % low threshold
+    result = plan(terraform, example, emulator_url, {"deployments": deployments})
+    assert result.code == 1
+    error = " ".join(result.err.split())
+    assert (
+        "Inconsistent scaling policy (defaults + overrides): churn: cpu_low_threshold 20 is not below cpu_target 15"
+        in error
+    )
+
+
+def test_a_scaling_value_the_function_would_refuse_fails_the_plan(terraform, example, emulator_url):
+    result = plan(terraform, example, emulator_url, {"scaling": {"scale_in_headroom": 1.5}})
+    assert result.code == 1
+    assert "scaling.scale_in_headroom must be in [0, 1]" in " ".join(result.err.split())
