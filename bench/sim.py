@@ -18,9 +18,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from autoscaler.cost import size
-from autoscaler.policy import Capacity
-from autoscaler.settings import Shape
+from autoscaler.domain import Capacity, Shape
 from bench.alarms import Evaluator, Notification
 from bench.traces import WORK_GB_PER_OCPU, Trace
 from emulator.store import Store
@@ -53,12 +51,12 @@ class VirtualClock:
 
 
 def ocpus(capacity: Capacity) -> float:
-    return capacity.instance_count * size(capacity.shape)[0]
+    return capacity.instance_count * capacity.shape.size[0]
 
 
 def utilization(cpu: float, base_gb: float, capacity: Capacity) -> tuple[float, float]:
     """(CPU %, memory %) of one deployment, uncapped: above 100 means demand exceeds capacity."""
-    per_ocpus, per_gb = size(capacity.shape)
+    per_ocpus, per_gb = capacity.shape.size
     count = capacity.instance_count
     return 100 * cpu / (count * per_ocpus), 100 * (base_gb + WORK_GB_PER_OCPU * cpu / count) / per_gb
 

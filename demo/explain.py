@@ -24,7 +24,8 @@ import sys
 import time
 from datetime import UTC, datetime
 
-from autoscaler.policy import Signal, decide, low_threshold
+from autoscaler.domain import Signal
+from autoscaler.policy import decide, low_threshold
 from autoscaler.settings import load_settings
 
 DEFAULT_EMULATOR = "http://127.0.0.1:8765"

@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from autoscaler.policy import Capacity
+from autoscaler.domain import Capacity
 from bench import traces
 from bench.sim import LADDER, SimConfig, initial_capacity, utilization
 

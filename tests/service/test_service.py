@@ -3,9 +3,8 @@
 import oci
 import pytest
 
+from autoscaler.domain import Capacity, Shape
 from autoscaler.oci_gateway import Conflict, OciGateway
-from autoscaler.policy import Capacity
-from autoscaler.settings import Shape
 from tests.conftest import DEMO, DEMO1, DEMO2, alarm_message, capacity, deployment, owned_low_alarms
 
 T0 = 1_763_900_030.0  # 30 s after the sample alarms fired

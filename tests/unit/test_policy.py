@@ -4,8 +4,9 @@ from dataclasses import replace
 
 import pytest
 
-from autoscaler.policy import Action, Capacity, DeploymentState, LowAlarm, Signal, decide, ladder_index, low_threshold
-from autoscaler.settings import Policy, Shape
+from autoscaler.domain import Action, Capacity, DeploymentState, LowAlarm, Shape, Signal
+from autoscaler.policy import decide, ladder_index, low_threshold
+from autoscaler.settings import Policy
 
 NOW = 1_700_000_000.0
 E4 = "VM.Standard.E4.Flex"

@@ -2,7 +2,8 @@ from pathlib import Path
 
 import pytest
 
-from autoscaler.settings import ConfigError, Shape, load_settings, setting_keys
+from autoscaler.domain import Shape
+from autoscaler.settings import ConfigError, load_settings, setting_keys
 
 ALLOW = {"AUTOSCALE_COMPARTMENT_ALLOWLIST": "ocid1.compartment.oc1..aaaa"}
 

@@ -19,8 +19,8 @@ from .constants import (
     STATE_LAST_UP_TAG,
     STATE_TARGET_TAG,
 )
-from .policy import Capacity, DeploymentState
-from .settings import Settings, Shape
+from .domain import Capacity, DeploymentState, Shape
+from .settings import Settings
 
 CONNECT_TIMEOUT_SECONDS = 3.0
 GONE = ("DELETING", "DELETED")

@@ -1,75 +1,18 @@
-"""The pure scaling decision: decide(state, signal, policy, now) -> Decision. No I/O here."""
+"""The pure scaling decision: decide(state, signal, policy, now) -> Decision. No I/O here.
+
+The values it works on are in domain.py, prices in pricing.py."""
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
-from enum import StrEnum
+from dataclasses import replace
 
-from .cost import hourly_price, size
-from .settings import Policy, Shape
+from .domain import Action, Capacity, Decision, DeploymentState, LowAlarm, Shape, Signal
+from .pricing import hourly_price
+from .settings import Policy
 
 SATURATED_PERCENT = 99.0  # a reading this high means the demand may be anywhere above the capacity
 MIN_FLAP_HOLD_SECONDS = 600  # the least a flap makes a scale-in wait, even with a shorter scale-down cooldown
-
-
-@dataclass(frozen=True)
-class Capacity:
-    instance_count: int
-    shape: Shape
-
-    def __str__(self) -> str:
-        return f"{self.instance_count} x {self.shape}"
-
-
-@dataclass(frozen=True)
-class DeploymentState:
-    id: str
-    compartment_id: str
-    lifecycle_state: str
-    deployment_type: str  # SINGLE_MODEL is the only type we can resize
-    scaling_policy: str  # FIXED_SIZE, or AUTOSCALING when OCI's native autoscaling owns it
-    capacity: Capacity
-    last_up: float | None = None  # epoch seconds of our last scale-up
-    last_down: float | None = None
-    scale_in_hold: float | None = None  # seconds a scale-in waits after a change, grown by flapping
-    recent_events: tuple[str, ...] = ()  # event keys of alarms already acted on
-    last_target: str | None = None  # the capacity our last change asked for (str(Capacity))
-
-
-@dataclass(frozen=True)
-class Signal:
-    metric: str  # "cpu" | "mem"
-    direction: str  # "up" | "down"
-    observed: float | None  # the metric value that fired the alarm, when the message carries it
-    event_key: str
-    alarm_time: float  # epoch seconds
-    per_instance: bool = False  # the alarm watches each instance's stream: `observed` is one instance's value
-
-
-class Action(StrEnum):
-    NONE = "none"
-    SCALE_OUT = "scale_out"
-    SCALE_IN = "scale_in"
-    SHAPE_UP = "shape_up"
-    SHAPE_DOWN = "shape_down"
-
-
-class LowAlarm(StrEnum):
-    """What to do with the metric's low (scale-down) alarm: it should exist exactly above the floor."""
-
-    ENSURE = "ensure"
-    REMOVE = "remove"
-    LEAVE = "leave"
-
-
-@dataclass(frozen=True)
-class Decision:
-    action: Action
-    reason: str
-    target: Capacity | None = None
-    low_alarm: LowAlarm = LowAlarm.LEAVE
-    scale_in_hold: float | None = None  # the flap-damping wait to record with the change
 
 
 def decide(state: DeploymentState, signal: Signal, policy: Policy, now: float) -> Decision:
@@ -185,7 +128,7 @@ def low_threshold(capacity: Capacity, metric: str, policy: Policy) -> float:
     if mode == "horizontal" and capacity.instance_count > 1:
         ratio = (capacity.instance_count - 1) / capacity.instance_count
     elif mode == "vertical" and (index := ladder_index(capacity.shape, policy.shape_ladder)):
-        now, lower = size(capacity.shape), size(policy.shape_ladder[index - 1])
+        now, lower = capacity.shape.size, policy.shape_ladder[index - 1].size
         position = 0 if metric == "cpu" else 1
         ratio = lower[position] / now[position] if now and lower else 0.0
     elif mode == "cost" and (ratios := _step_down_ratios(capacity, policy)):
@@ -357,13 +300,13 @@ def _rung_is_cpus(policy: Policy) -> bool:
 
 def _step_down_ratios(current: Capacity, policy: Policy) -> list[float]:
     """OCPUs kept by each of cost mode's steps down, as a share of now (steps of unknown size left out)."""
-    if size(current.shape) is None or _ocpus(current) <= 0:
+    if current.shape.size is None or _ocpus(current) <= 0:
         return []
-    return [_ocpus(smaller) / _ocpus(current) for _, smaller in _steps_down(current, policy) if size(smaller.shape)]
+    return [_ocpus(smaller) / _ocpus(current) for _, smaller in _steps_down(current, policy) if smaller.shape.size]
 
 
 def _ocpus(capacity: Capacity) -> float:
-    per_instance = size(capacity.shape)
+    per_instance = capacity.shape.size
     return capacity.instance_count * (per_instance[0] if per_instance else 1)
 
 

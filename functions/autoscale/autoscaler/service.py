@@ -26,9 +26,10 @@ from .constants import (
     VALUE_RANGES,
     alarm_query,
 )
+from .domain import Action, Decision, LowAlarm, Signal
 from .messages import AlarmMessage, Target
 from .oci_gateway import Alarm, Conflict, Deployment, OciGateway, OciRefused
-from .policy import Action, Decision, LowAlarm, Signal, decide, low_threshold
+from .policy import decide, low_threshold
 from .queries import Condition, condition
 from .settings import ConfigError, Settings
 

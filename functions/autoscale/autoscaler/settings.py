@@ -13,7 +13,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from .constants import OVERRIDE_TAG_PREFIX
-from .cost import DEFAULT_PRICES, Price, parse_prices
+from .domain import Shape
+from .pricing import DEFAULT_PRICES, Price, parse_prices
 
 ENV_PREFIX = "AUTOSCALE_"
 OCID = re.compile(r"^ocid1\.[a-z0-9_]+\.[a-z0-9_-]*\.[a-z0-9_-]*\.[A-Za-z0-9._-]+$")
@@ -27,36 +28,6 @@ DEFAULT_LADDER = "VM.Standard.E4.Flex:1:16,VM.Standard.E4.Flex:2:32,VM.Standard.
 
 class ConfigError(ValueError):
     """A setting has a wrong value; the message names the key."""
-
-
-class Shape(BaseModel):
-    """A compute shape; Flex shapes carry OCPUs and memory, fixed shapes do not."""
-
-    model_config = ConfigDict(frozen=True)
-    name: str
-    ocpus: float | None = None
-    memory_gbs: float | None = None
-
-    def __str__(self) -> str:
-        if self.ocpus is None:
-            return self.name
-        return f"{self.name}:{self.ocpus:g}:{self.memory_gbs:g}"
-
-    @classmethod
-    def parse(cls, text: str) -> Shape:
-        """`VM.Standard2.4` or `VM.Standard.E4.Flex:2:32` (OCPUs, memory GB)."""
-        parts = text.strip().split(":")
-        if len(parts) == 1 and parts[0]:
-            return cls(name=parts[0])
-        if len(parts) == 3 and parts[0]:
-            try:
-                ocpus, memory = float(parts[1]), float(parts[2])
-            except ValueError:
-                raise ValueError(f"rung {text!r}: OCPUs and memory must be numbers") from None
-            if ocpus <= 0 or memory <= 0:
-                raise ValueError(f"rung {text!r}: OCPUs and memory must be positive")
-            return cls(name=parts[0], ocpus=ocpus, memory_gbs=memory)
-        raise ValueError(f"rung {text!r} is not SHAPE or SHAPE:OCPUS:MEMORY_GB")
 
 
 def parse_ladder(value: object) -> tuple[Shape, ...]:

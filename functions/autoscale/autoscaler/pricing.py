@@ -1,4 +1,4 @@
-"""Shape sizes and prices, for the cost-aware CPU mode (`AUTOSCALE_CPU_MODE=cost`). No I/O here.
+"""Prices, for the cost-aware CPU mode (`AUTOSCALE_CPU_MODE=cost`). No I/O here.
 
 Prices are configuration: `AUTOSCALE_PRICES` is a comma-separated list of
 `SHAPE=OCPU_HOUR_PRICE[:GB_HOUR_PRICE]`. The hourly price of one instance is
@@ -10,15 +10,6 @@ the shapes below as we read it when writing this: check it against your contract
 from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
-
-# (OCPUs, memory GB) of the fixed shapes a ladder may name; Flex rungs carry their own size.
-FIXED_SHAPES = {
-    "VM.Standard2.1": (1, 15),
-    "VM.Standard2.2": (2, 30),
-    "VM.Standard2.4": (4, 60),
-    "VM.Standard2.8": (8, 120),
-    "VM.Standard2.16": (16, 240),
-}
 
 DEFAULT_PRICES = (
     "VM.Standard.E3.Flex=0.025:0.0015,VM.Standard.E4.Flex=0.025:0.0015,VM.Standard.E5.Flex=0.03:0.002,"
@@ -62,16 +53,9 @@ def parse_prices(value: object) -> tuple[Price, ...]:
     return tuple(table)
 
 
-def size(shape) -> tuple[float, float] | None:
-    """(OCPUs, memory GB) of one instance of `shape` (a settings.Shape), or None when unknown."""
-    if shape.ocpus is not None:
-        return shape.ocpus, shape.memory_gbs
-    return FIXED_SHAPES.get(shape.name)
-
-
 def hourly_price(shape, prices: tuple[Price, ...]) -> float | None:
     """Price of one instance of `shape` per hour, or None when the shape's price or size is unknown."""
-    dimensions = size(shape)
+    dimensions = shape.size
     price = next((p for p in prices if p.shape == shape.name), None)
     if dimensions is None or price is None:
         return None

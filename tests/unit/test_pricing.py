@@ -2,9 +2,10 @@
 
 import pytest
 
-from autoscaler.cost import Price, hourly_price, parse_prices, size
-from autoscaler.policy import Action, Capacity, DeploymentState, LowAlarm, Signal, decide, low_threshold
-from autoscaler.settings import ConfigError, Policy, Shape, load_settings
+from autoscaler.domain import Action, Capacity, DeploymentState, LowAlarm, Shape, Signal
+from autoscaler.policy import decide, low_threshold
+from autoscaler.pricing import Price, hourly_price, parse_prices
+from autoscaler.settings import ConfigError, Policy, load_settings
 
 NOW = 1_700_000_000.0
 E4 = "VM.Standard.E4.Flex"
@@ -87,7 +88,7 @@ def test_price_table():
     assert hourly_price(flex(2), table) == pytest.approx(2 * 0.025 + 32 * 0.0015)
     assert hourly_price(Shape(name="VM.Standard2.2"), table) == pytest.approx(2 * 0.0638)
     assert hourly_price(Shape(name="VM.Standard2.4"), table) is None  # no price
-    assert size(Shape(name="VM.Standard2.4")) == (4, 60) and size(Shape(name="VM.Unknown")) is None
+    assert Shape(name="VM.Standard2.4").size == (4, 60) and Shape(name="VM.Unknown").size is None
     assert hourly_price(Shape(name="VM.Standard2.1"), Policy().prices) == pytest.approx(0.0638)  # the default table
 
 
