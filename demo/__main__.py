@@ -6,14 +6,14 @@ import sys
 import time
 
 from demo.stack import Stack
-from demo.story import DEMO1, STEPS
+from demo.story import DEMO1, DEMO2, STEPS
 
 COOLDOWN_SECONDS = 3  # the demo shortens the cooldowns so the story fits in half a minute
 UPDATE_DELAY_SECONDS = 1.0
 
 
-def describe(state: dict) -> str:
-    [deployment] = [d for d in state["modelDeployments"] if d["id"] == DEMO1]
+def describe(state: dict, deployment_id: str = DEMO1) -> str:
+    [deployment] = [d for d in state["modelDeployments"] if d["id"] == deployment_id]
     model = deployment["modelDeploymentConfigurationDetails"]["modelConfigurationDetails"]
     shape = model["instanceConfiguration"]
     config = shape.get("modelDeploymentInstanceShapeConfigDetails") or {}
@@ -21,13 +21,24 @@ def describe(state: dict) -> str:
     alarms = sorted(
         a["notificationTitle"].replace("model_deployment_", "")
         for a in state["alarms"]
-        if a["lifecycleState"] == "ACTIVE" and DEMO1 in a["query"]
+        if a["lifecycleState"] == "ACTIVE" and deployment_id in a["query"]
     )
-    count = model["scalingPolicy"]["instanceCount"]
+    count, name = model["scalingPolicy"]["instanceCount"], deployment_id.rsplit(".", 1)[-1]
     return (
-        f"    demo1: {count} x {shape['instanceShapeName']}{sizing} [{deployment['lifecycleState']}]"
+        f"    {name}: {count} x {shape['instanceShapeName']}{sizing} [{deployment['lifecycleState']}]"
         f"  alarms: {', '.join(alarms)}"
     )
+
+
+def _deployment_of(message) -> str:
+    """The deployment a message names (the demo's steps name one each), else demo1."""
+    if isinstance(message, dict) and message.get("type") == "RECONCILE":
+        return DEMO2  # the demo's ticks change demo2
+    metas = message.get("alarmMetaData") if isinstance(message, dict) else None
+    try:
+        return metas[0]["dimensions"][0]["resourceId"]
+    except (TypeError, LookupError):
+        return DEMO1
 
 
 def wait_until_active(stack: Stack) -> None:
@@ -64,11 +75,20 @@ def main() -> int:
             last = message
             outcomes = body.get("outcomes", [body]) if isinstance(body, dict) else [{"reason": body}]
             for outcome in outcomes:
-                print(f"    HTTP {status} {outcome.get('status')}: {outcome.get('reason')}")
+                if outcome.get("title") == "reconcile" and outcome.get("status") == "noop":
+                    continue  # a tick reports every managed deployment: show what it changed
+                who = f"{outcome['deployment_id'].rsplit('.', 1)[-1]} " if outcome.get("title") == "reconcile" else ""
+                print(f"    HTTP {status} {who}{outcome.get('status')}: {outcome.get('reason')}")
                 if outcome.get("low_alarm"):
                     print(f"    low alarm: {outcome['low_alarm']}")
+                if outcome.get("title") == "reconcile" and outcome.get("alarms"):
+                    print(f"    owned alarms: {outcome['alarms']}")
+            if isinstance(body, dict) and body.get("counts"):
+                print(f"    tick: {body['counts']} in {body['duration_ms']:.0f} ms")
+                for title, state in (outcome.get("owned_alarms") or {}).items():
+                    print(f"    {title.removeprefix('model_deployment_')} alarm: {state}")
             wait_until_active(stack)
-            print(describe(stack.state()))
+            print(describe(stack.state(), _deployment_of(message)))
         status, body = stack.invoke(b"{not json")
         print(
             f"\n{len(STEPS) + 1:>2}. a malformed payload\n    HTTP {status} {body.get('status')}: {body.get('reason')}"

@@ -3,6 +3,7 @@
     make explain MD=<deployment OCID>                       # against `make emulator` (http://127.0.0.1:8765)
     make explain MD=<deployment OCID> OCI=1                 # against OCI, credentials from ~/.oci/config
     python -m demo.explain OCID [--cpu 90] [--mem 85] [--low-cpu 10] [--low-mem 10] [--emulator URL | --oci]
+                               [--gpu 95] [--low-gpu 5] [--requests 2400] [--low-requests 100] [--latency 1500]
 
 It reads the deployment (GetModelDeployment: nothing else, nothing written), applies its
 `autoscale_<setting>` tags to the configured policy (the AUTOSCALE_* environment, else the
@@ -24,6 +25,7 @@ import sys
 import time
 from datetime import UTC, datetime
 
+from autoscaler.constants import LOW_TITLE, show
 from autoscaler.domain import Signal
 from autoscaler.policy import decide, low_threshold
 from autoscaler.settings import load_settings
@@ -69,13 +71,14 @@ def explain(deployment_id: str, values: dict[tuple[str, str], float], emulator: 
         signal = Signal(metric, direction, value, event_key="explain", alarm_time=now)
         decision = decide(state, signal, policy, now)
         after = decision.target or state.capacity
-        label = f"{'high' if direction == 'up' else 'low'}-{metric} alarm fired now at {value:g}%"
+        label = f"{'high' if direction == 'up' else 'low'}-{metric} alarm fired now at {show(metric, value)}"
         lines.append(f"if the {label}: {decision.action.value} {state.capacity} -> {after}")
         lines.append(f"    because: {decision.reason}")
-        lines.append(
-            f"    low {metric} alarm: {decision.low_alarm.value}"
-            f" (threshold at {after}: < {low_threshold(after, metric, policy):g}%)"
-        )
+        if metric in LOW_TITLE:  # latency has no low alarm
+            lines.append(
+                f"    low {metric} alarm: {decision.low_alarm.value}"
+                f" (threshold at {after}: < {show(metric, low_threshold(after, metric, policy))})"
+            )
     lines.append(
         "Assumed: each alarm genuine and FIRING (the function checks that in OCI first); values as given. "
         "Read-only: one GetModelDeployment, nothing written."
@@ -90,6 +93,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--low-cpu", type=float, default=10.0, help="CPU %% of the low alarm (default 10)")
     parser.add_argument("--mem", type=float, default=90.0, help="memory %% of the high alarm (default 90)")
     parser.add_argument("--low-mem", type=float, default=10.0, help="memory %% of the low alarm (default 10)")
+    for flag, what in (
+        ("--gpu", "GPU %% of the high alarm"),
+        ("--low-gpu", "GPU %% of the low alarm"),
+        ("--requests", "requests per minute of the high request alarm"),
+        ("--low-requests", "requests per minute of the low request alarm"),
+        ("--latency", "latency in ms of the high latency alarm"),
+    ):
+        parser.add_argument(flag, type=float, default=None, help=f"{what} (default: not explained)")
     target = parser.add_mutually_exclusive_group()
     target.add_argument("--emulator", default=DEFAULT_EMULATOR, help=f"emulator URL (default {DEFAULT_EMULATOR})")
     target.add_argument("--oci", action="store_true", help="OCI itself, credentials from ~/.oci/config")
@@ -100,6 +111,14 @@ def main(argv: list[str] | None = None) -> int:
         ("mem", "up"): args.mem,
         ("mem", "down"): args.low_mem,
     }
+    extra = {
+        ("gpu", "up"): args.gpu,
+        ("gpu", "down"): args.low_gpu,
+        ("requests", "up"): args.requests,
+        ("requests", "down"): args.low_requests,
+        ("latency", "up"): args.latency,
+    }
+    values.update({key: value for key, value in extra.items() if value is not None})
     print("\n".join(explain(args.deployment_id, values, None if args.oci else args.emulator)))
     return 0
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -11,6 +12,8 @@ from autoscaler.constants import LOW_TITLE
 
 ALARMS = Path(__file__).resolve().parents[1] / "alarms"
 DEMO1 = "ocid1.datasciencemodeldeployment.oc1.iad.demo1"
+GPU1 = "ocid1.datasciencemodeldeployment.oc1.iad.gpu1"  # VM.GPU.A10.1, tag autoscale_signals = gpu,latency
+REQ1 = "ocid1.datasciencemodeldeployment.oc1.iad.req1"  # 2 x E4.Flex, signals requests,latency at 600/min each
 
 
 def fresh(name: str, value: str | None = None) -> dict:
@@ -24,14 +27,14 @@ def fresh(name: str, value: str | None = None) -> dict:
     return body
 
 
-def fired_by_low_alarm(stack, metric: str, value: str) -> dict | None:
+def fired_by_low_alarm(stack, metric: str, value: str, deployment: str = DEMO1) -> dict | None:
     """The low alarm the function created fires in the emulator's Monitoring: its message, as OCI sends it
     (OK_TO_FIRING, then REPEAT while it stays FIRING), or None when the alarm does not exist."""
-    wanted = f"{LOW_TITLE[metric]}-{DEMO1}"
+    wanted = f"{LOW_TITLE[metric]}-{deployment}"
     alarms = [a for a in stack.state()["alarms"] if a["displayName"] == wanted and a["lifecycleState"] == "ACTIVE"]
     if not alarms:
         return None
-    fire = {"dimensions": {"resourceId": DEMO1}, "value": float(value)}
+    fire = {"dimensions": {"resourceId": deployment}, "value": float(value)}
     return stack.admin("POST", f"/_emulator/alarms/{alarms[0]['id']}/fire", fire)
 
 
@@ -40,6 +43,39 @@ def forged(stack) -> dict:
     but no firing alarm could send. The high-CPU alarm is first made OK in the emulator."""
     stack.admin("POST", "/_emulator/alarms/ocid1.alarm.oc1.iad.demo1highcpu/ok", {"dimensions": {"resourceId": DEMO1}})
     return fresh("high_cpu.json", "97")
+
+
+RECONCILE = {"type": "RECONCILE", "version": 1}  # the body the Resource Scheduler sends every hour
+DEMO = "ocid1.compartment.oc1..demo"
+DEMO2 = "ocid1.datasciencemodeldeployment.oc1.iad.demo2"
+
+
+def tick_with_history(stack) -> dict:
+    """Ten days of demo2's CPU history in the emulator (it rises every day 30 minutes from now), then a tick."""
+    from emulator.history import business_hours
+
+    history = business_hours(DEMO, DEMO2, time.time(), days=10, rise_in_minutes=30)
+    stack.admin("POST", "/_emulator/metrics", {"metricData": history})
+    return RECONCILE
+
+
+def delete_by_hand(stack, alarm_id: str) -> None:
+    """DeleteAlarm as a person with the Console would (the emulator wants a signed request: any signature)."""
+    request = urllib.request.Request(f"{stack.emulator_url}/20180401/alarms/{alarm_id}", method="DELETE")
+    request.add_header("Authorization", 'Signature keyId="someone"')
+    urllib.request.urlopen(request, timeout=10).close()
+
+
+def drift(stack) -> dict | None:
+    """Someone deletes a low alarm the autoscaler owns (demo2's low-memory alarm); then the next tick."""
+    owned = [
+        a
+        for a in stack.state()["alarms"]
+        if a["lifecycleState"] == "ACTIVE" and a["displayName"] == f"{LOW_TITLE['mem']}-{DEMO2}"
+    ]
+    for alarm in owned:
+        delete_by_hand(stack, alarm["id"])
+    return RECONCILE if owned else None
 
 
 # (caption, how to build the message from the running stack, seconds to let pass first)
@@ -62,4 +98,14 @@ STEPS = [
     ),
     ("a value no utilization can have: 250%", lambda s: fresh("high_cpu.json", "250"), 0),
     ("a forged message for a real alarm that OCI shows quiet", forged, 0),
+    ("gpu1 (an LLM on VM.GPU.A10.1): GPU 93.5% fires its high-GPU alarm", lambda s: fresh("high_gpu.json"), 0),
+    ("gpu1 still slow: latency 1450 ms over its 1000 ms objective", lambda s: fresh("high_latency.json"), "cooldown"),
+    ("req1 (request-bound): 2100 requests/min at 600 per instance", lambda s: fresh("high_requests.json"), 0),
+    (
+        "req1's rate falls to 900/min: the low request alarm the function rewrote fires",
+        lambda s: fired_by_low_alarm(s, "requests", "900", REQ1),
+        "cooldown",
+    ),
+    ("the hourly reconcile tick: demo2's own history rises every day 30 minutes from now", tick_with_history, 0),
+    ("someone deletes demo2's low-memory alarm by hand; the next tick puts it back", drift, 0),
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import random
 import socket
 import threading
 import uuid
@@ -25,6 +26,7 @@ FAULT_CODES = {429: "TooManyRequests", 500: "InternalServerError", 503: "Service
 class Faults:
     """Armed faults, consumed in order: {"operation", "count", and one of "status" | "latency" | "drop" | "barrier"}.
 
+    "latency": seconds delays each matching call, or [low, high]: a uniform draw per call (100-300 ms of a real API).
     "drop": true closes the connection before the call reaches the store; "drop": "after" applies the call first.
     "barrier": n (with "timeout", seconds, default 10): each matching request is applied, then its response is held
     until n of them have reached that point (or the timeout passed), then they all respond: two clients that both
@@ -63,8 +65,8 @@ class Faults:
             raise OciError(400, "InvalidParameter", f"Fault status must be one of {sorted(FAULT_CODES)}")
         if "drop" in spec and spec["drop"] not in (True, "after"):
             raise OciError(400, "InvalidParameter", 'drop is true (before the call) or "after" (call applied)')
-        if "latency" in spec and not (isinstance(spec["latency"], int | float) and spec["latency"] >= 0):
-            raise OciError(400, "InvalidParameter", "Fault latency must be a number of seconds >= 0")
+        if "latency" in spec and not _latency_spec(spec["latency"]):
+            raise OciError(400, "InvalidParameter", "Fault latency is seconds >= 0, or [low, high]: uniform per call")
         fault = {"operation": spec["operation"], "count": count, kinds[0]: spec[kinds[0]]}
         if "barrier" in spec:
             fault.update(_barrier_fault(spec))
@@ -85,7 +87,8 @@ class Faults:
                     continue
                 fault["count"] -= 1
                 if "latency" in fault:
-                    latency += fault["latency"]
+                    spread = fault["latency"]
+                    latency += random.uniform(*spread) if isinstance(spread, list) else spread
                 else:
                     action = fault
             self._items = [f for f in self._items if f["count"] > 0]
@@ -114,6 +117,15 @@ class Faults:
             self._items.clear()
         if self.store is not None:
             self.store.clear_update_failures()
+
+
+def _latency_spec(value) -> bool:
+    def seconds(x) -> bool:
+        return isinstance(x, int | float) and not isinstance(x, bool) and x >= 0
+
+    if isinstance(value, list):
+        return len(value) == 2 and all(seconds(x) for x in value) and value[0] <= value[1]
+    return seconds(value)
 
 
 class _Barrier:

@@ -82,6 +82,14 @@ class FakeDataScienceClient(_FakeClient):
 
         return self._call("ListWorkRequestErrors", action, "list[WorkRequestError]")
 
+    def list_model_deployments(self, compartment_id, page=None, limit=None, **kwargs):
+        filters = {k: kwargs[k] for k in ("lifecycle_state", "display_name", "sort_by", "sort_order") if k in kwargs}
+
+        def action():
+            return self.store.list_model_deployments(compartment_id, **filters), {}
+
+        return self._call("ListModelDeployments", action, "list[ModelDeploymentSummary]")
+
     def list_model_deployment_shapes(self, compartment_id, **kwargs):
         def action():
             return self.store.list_model_deployment_shapes(compartment_id), {}

@@ -8,7 +8,8 @@ the low alarms itself (one per deployment and metric above the floor), so they a
 state and `terraform destroy` does not remove them. They would stay, pointing at the deleted topic.
 This lists the ACTIVE alarms of the compartment (the module's compartment_ocid: the function creates
 each low alarm beside the high alarm that fired) and deletes those that are the function's low alarms:
-display name `model_deployment_low_<cpu|mem>-<deployment OCID>` AND freeform tag
+display name `model_deployment_low_<cpu|mem|gpu|requests>-<deployment OCID>` or
+`model_deployment_high_requests-<deployment OCID>` (its threshold follows the instance count) AND freeform tag
 autoscale_owner = oci-md-autoscaler. Alarms it did not create are never touched. Run it after
 `terraform destroy` (before, the function would create them again on the next low alarm).
 
@@ -23,7 +24,8 @@ import sys
 
 import oci
 
-from autoscaler.constants import LOW_TITLE, OWNER_TAG, OWNER_VALUE
+from autoscaler.constants import OWNER_TAG, OWNER_VALUE
+from autoscaler.owned_alarms import owned_titles
 
 
 def monitoring_client(emulator: str | None, profile: str):
@@ -38,7 +40,7 @@ def monitoring_client(emulator: str | None, profile: str):
 
 def low_alarms(client, compartment_id: str) -> list:
     """The function's ACTIVE low alarms in a compartment."""
-    prefixes = tuple(f"{title}-" for title in LOW_TITLE.values())
+    prefixes = tuple(f"{title}-" for title in owned_titles())  # the low alarms and the high request alarms
     alarms = oci.pagination.list_call_get_all_results(client.list_alarms, compartment_id, lifecycle_state="ACTIVE").data
     return [
         alarm

@@ -1,18 +1,22 @@
-# The high-CPU / high-memory alarm of each deployment. The function creates and deletes the
-# matching low alarms itself. Routing is by notification title; the function checks that the
-# title, the query's resourceId and the alarm's compartment agree before acting.
+# The high alarms of each deployment, one per signal it enables (scaling.signals, or its
+# overrides.signals) whose query does not change with capacity: CPU, memory, GPU (per instance
+# metrics, grouped per deployment) and latency (over the deployment's latency_slo_ms). The function
+# creates and rewrites the rest itself: the low alarms and both request alarms (their thresholds
+# follow the instance count, so Terraform keeping them would show a diff after every scale).
+# Routing is by notification title; the function checks that the title, the query's resourceId and
+# the alarm's compartment agree before acting.
 
 locals {
   high_alarms = {
     for alarm in flatten([
       for key, d in var.deployments : [
-        for metric in ["cpu", "mem"] : {
+        for metric in ["cpu", "mem", "gpu", "latency"] : {
           key                   = key
           metric                = metric
           deployment_id         = d.deployment_id
           metric_compartment_id = coalesce(d.compartment_id, var.compartment_ocid)
           threshold             = local.high_thresholds[key][metric]
-        } if(metric == "cpu" ? d.cpu_alarm : d.mem_alarm)
+        } if contains(local.effective_policies[key].signals, metric) && lookup({ cpu = d.cpu_alarm, mem = d.mem_alarm }, metric, true)
       ]
     ]) : "${alarm.key}-${alarm.metric}" => alarm
   }

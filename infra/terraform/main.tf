@@ -5,9 +5,11 @@
 locals {
   # --- The contract with the function (functions/autoscale/autoscaler/constants.py). ----------
   # tests/terraform checks that these values equal the function's constants.
-  namespace           = "oci_datascience_modeldeploy"
-  metric_names        = { cpu = "CpuUtilization", mem = "MemoryUtilization" }
-  high_titles         = { cpu = "model_deployment_high_cpu", mem = "model_deployment_high_mem" }
+  namespace    = "oci_datascience_modeldeploy"
+  metric_names = { cpu = "CpuUtilization", mem = "MemoryUtilization", gpu = "GPUCoreUtilization", requests = "PredictRequestCount", latency = "PredictLatency" }
+  # The high alarms Terraform may create: their queries do not change with capacity. The request alarms'
+  # thresholds follow the instance count, so the function owns them (owned_alarms.py), like the low alarms.
+  high_titles         = { cpu = "model_deployment_high_cpu", mem = "model_deployment_high_mem", gpu = "model_deployment_high_gpu", latency = "model_deployment_high_latency" }
   owner_tags          = { autoscale_owner = "oci-md-autoscaler" }
   deployment_tag_key  = "autoscale_deployment"
   override_tag_prefix = "autoscale_"
@@ -37,6 +39,15 @@ locals {
     AUTOSCALE_DATA_SCIENCE_ENDPOINT       = ""
     AUTOSCALE_DRY_RUN                     = tostring(var.dry_run)
     AUTOSCALE_FLAP_WINDOW_SECONDS         = tostring(var.scaling.flap_window_seconds)
+    AUTOSCALE_GPU_LOW_THRESHOLD           = tostring(var.scaling.gpu_low_threshold)
+    AUTOSCALE_GPU_MODE                    = var.scaling.gpu_mode
+    AUTOSCALE_GPU_SHAPE_LADDER            = join(",", var.scaling.gpu_shape_ladder)
+    AUTOSCALE_GPU_TARGET                  = tostring(var.scaling.gpu_target)
+    AUTOSCALE_HIGH_ALARM_PENDING_DURATION = var.high_alarm_pending_duration
+    AUTOSCALE_HIGH_ALARM_REPEAT_DURATION  = var.high_alarm_repeat_duration
+    AUTOSCALE_HISTORY_DAYS                = tostring(var.reconcile.history_days)
+    AUTOSCALE_LATENCY_MODE                = var.scaling.latency_mode
+    AUTOSCALE_LATENCY_SLO_MS              = tostring(var.scaling.latency_slo_ms)
     AUTOSCALE_LOW_ALARM_PENDING_DURATION  = var.low_alarm_pending_duration
     AUTOSCALE_LOW_ALARM_REPEAT_DURATION   = var.low_alarm_repeat_duration
     AUTOSCALE_MAX_ALARM_AGE_SECONDS       = tostring(var.scaling.max_alarm_age_seconds)
@@ -48,26 +59,35 @@ locals {
     AUTOSCALE_MIN_INSTANCES               = tostring(var.scaling.min_instances)
     AUTOSCALE_MONITORING_ENDPOINT         = ""
     AUTOSCALE_OCI_TIMEOUT_SECONDS         = tostring(var.oci_timeout_seconds)
+    AUTOSCALE_PREDICT                     = tostring(var.scaling.predict)
     AUTOSCALE_PRICES                      = join(",", var.scaling.prices)
+    AUTOSCALE_RECONCILE_BUDGET_SECONDS    = tostring(floor(var.function_timeout_in_seconds * 2 / 3))
+    AUTOSCALE_RECONCILE_INTERVAL_SECONDS  = tostring(var.reconcile.interval_minutes * 60)
+    AUTOSCALE_REQUESTS_TARGET             = tostring(var.scaling.requests_target)
     AUTOSCALE_RETRY_BUDGET_SECONDS        = tostring(var.retry_budget_seconds)
     AUTOSCALE_SATURATED_SCALE_FACTOR      = tostring(var.scaling.saturated_scale_factor)
     AUTOSCALE_SCALE_DOWN_COOLDOWN_SECONDS = tostring(var.scaling.scale_down_cooldown_seconds)
     AUTOSCALE_SCALE_IN_HEADROOM           = tostring(var.scaling.scale_in_headroom)
     AUTOSCALE_SCALE_UP_COOLDOWN_SECONDS   = tostring(var.scaling.scale_up_cooldown_seconds)
+    AUTOSCALE_SCHEDULE                    = var.scaling.schedule
     AUTOSCALE_SHAPE_LADDER                = join(",", var.scaling.shape_ladder)
+    AUTOSCALE_SIGNALS                     = join(",", var.scaling.signals)
+    AUTOSCALE_TIME_ZONE                   = var.scaling.time_zone
+    AUTOSCALE_UPDATE_SECONDS              = tostring(var.scaling.update_seconds)
   }
 
   # --- Per-deployment overrides: the tags the function reads from the DEPLOYMENT. --------------
+  list_settings = ["shape_ladder", "prices", "signals", "gpu_shape_ladder"] # written as comma-separated tags
   # Terraform does not own the deployments, so it cannot write these tags; they are an output.
   deployment_override_tags = {
     for key, d in var.deployments : key => merge(
       {
         for name, value in d.overrides : "${local.override_tag_prefix}${name}" => tostring(value)
-        if value != null && !contains(["shape_ladder", "prices"], name)
+        if value != null && !contains(local.list_settings, name)
       },
       {
         for name, value in d.overrides : "${local.override_tag_prefix}${name}" => join(",", value)
-        if value != null && contains(["shape_ladder", "prices"], name)
+        if value != null && contains(local.list_settings, name)
       },
     )
   }
@@ -81,6 +101,9 @@ locals {
     for key, d in var.deployments : key => {
       cpu = coalesce(d.cpu_high_threshold, var.cpu_high_threshold)
       mem = coalesce(d.mem_high_threshold, var.mem_high_threshold)
+      gpu = coalesce(d.gpu_high_threshold, var.gpu_high_threshold)
+      # The latency alarm fires over the deployment's objective itself: latency has no target below an alarm.
+      latency = local.effective_policies[key].latency_slo_ms
     }
   }
   policy_problems = flatten([
@@ -90,6 +113,8 @@ locals {
       p.mem_low_threshold < p.mem_target ? [] : ["${key}: mem_low_threshold ${p.mem_low_threshold} is not below mem_target ${p.mem_target}"],
       local.high_thresholds[key].cpu > p.cpu_target ? [] : ["${key}: CPU high threshold ${local.high_thresholds[key].cpu} is not above cpu_target ${p.cpu_target}"],
       local.high_thresholds[key].mem > p.mem_target ? [] : ["${key}: memory high threshold ${local.high_thresholds[key].mem} is not above mem_target ${p.mem_target}"],
+      p.gpu_low_threshold < p.gpu_target ? [] : ["${key}: gpu_low_threshold ${p.gpu_low_threshold} is not below gpu_target ${p.gpu_target}"],
+      local.high_thresholds[key].gpu > p.gpu_target ? [] : ["${key}: GPU high threshold ${local.high_thresholds[key].gpu} is not above gpu_target ${p.gpu_target}"],
     )
   ])
 }

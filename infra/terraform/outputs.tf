@@ -44,7 +44,7 @@ output "vcn_id" {
 }
 
 output "alarm_ids" {
-  description = "High alarm OCIDs per deployment key: { key = { cpu = ocid, mem = ocid } } (an alarm disabled with cpu_alarm/mem_alarm = false is absent)."
+  description = "High alarm OCIDs per deployment key: { key = { cpu = ocid, mem = ocid, gpu = ocid, latency = ocid } }, for the signals the deployment enables (an alarm disabled with cpu_alarm/mem_alarm = false is absent). The request alarms are the function's (their threshold follows the instance count)."
   value = {
     for key in keys(var.deployments) : key => {
       for id, alarm in local.high_alarms : alarm.metric => oci_monitoring_alarm.high[id].id if alarm.key == key
@@ -95,4 +95,9 @@ output "invoke_log_id" {
 output "scale_actions_search" {
   description = "A Logging search query listing every scale action the function applied (newest first), for the Console's advanced search or `oci logging-search search-logs --search-query`; pick the time range there. Null when invoke_log.enabled = false."
   value       = var.invoke_log.enabled ? "search \"${var.compartment_ocid}/${oci_logging_log_group.function[0].id}/${oci_logging_log.invoke[0].id}\" | where data.message = '*\"status\": \"applied\"*' | sort by datetime desc" : null
+}
+
+output "reconcile_schedule_id" {
+  description = "OCID of the Resource Scheduler schedule that invokes the reconcile, or null when reconcile.enabled = false."
+  value       = var.reconcile.enabled ? oci_resource_scheduler_schedule.reconcile[0].id : null
 }

@@ -155,7 +155,7 @@ variable "invoke_log" {
 # --- What the function does (its config: AUTOSCALE_*) ------------------------------------------
 
 variable "scaling" {
-  description = "Default scaling policy, written to the function config (AUTOSCALE_<NAME>). Modes: horizontal (instance count) or vertical (shape ladder); cpu_mode may also be cost (more instances or the next rung, whichever is cheaper by prices: SHAPE=OCPU_HOUR_PRICE[:GB_HOUR_PRICE]). Ladder rungs: SHAPE or SHAPE:OCPUS:MEMORY_GB, smallest first. Targets and thresholds are percentages. max_alarm_age_seconds: ignore alarm events older than this (late redeliveries; 0 = off). scale_in_headroom: scale in while one step down would run at <= headroom x target (0 = fixed low thresholds only). saturated_scale_factor: a high alarm at >= 99 % grows the capacity at least this many times (1 = proportional only). flap_window_seconds: a scale-up this soon after a scale-in doubles the wait before every scale-in, up to max_scale_in_hold_seconds; a later scale-up halves it (0 = off). Any attribute can be overridden per deployment (deployments[*].overrides)."
+  description = "Default scaling policy, written to the function config (AUTOSCALE_<NAME>). Modes: horizontal (instance count) or vertical (shape ladder); cpu_mode may also be cost (more instances or the next rung, whichever is cheaper by prices: SHAPE=OCPU_HOUR_PRICE[:GB_HOUR_PRICE]). Ladder rungs: SHAPE or SHAPE:OCPUS:MEMORY_GB, smallest first. Targets and thresholds are percentages. max_alarm_age_seconds: ignore alarm events older than this (late redeliveries; 0 = off). scale_in_headroom: scale in while one step down would run at <= headroom x target (0 = fixed low thresholds only). saturated_scale_factor: a high alarm at >= 99 % grows the capacity at least this many times (1 = proportional only). flap_window_seconds: a scale-up this soon after a scale-in doubles the wait before every scale-in, up to max_scale_in_hold_seconds; a later scale-up halves it (0 = off). signals: which of cpu, mem, gpu, requests, latency a deployment scales on (the module creates the high alarms of cpu, mem, gpu and latency; the function owns the request alarms). gpu_*: the GPU signal (GPUCoreUtilization %), horizontal or vertical along gpu_shape_ladder. requests_target: requests per instance per minute. latency_slo_ms: the latency objective, the high-latency alarm's threshold; latency_mode: one instance (horizontal) or one rung (vertical) per alarm. Any attribute can be overridden per deployment (deployments[*].overrides)."
   type = object({
     cpu_mode                    = optional(string, "horizontal")
     mem_mode                    = optional(string, "vertical")
@@ -174,6 +174,18 @@ variable "scaling" {
     flap_window_seconds         = optional(number, 7200)
     max_scale_in_hold_seconds   = optional(number, 86400)
     prices                      = optional(list(string), ["VM.Standard.E3.Flex=0.025:0.0015", "VM.Standard.E4.Flex=0.025:0.0015", "VM.Standard.E5.Flex=0.03:0.002", "VM.Standard2.1=0.0638", "VM.Standard2.2=0.0638", "VM.Standard2.4=0.0638", "VM.Standard2.8=0.0638", "VM.Standard2.16=0.0638"])
+    schedule                    = optional(string, "")
+    time_zone                   = optional(string, "UTC")
+    predict                     = optional(bool, true)
+    update_seconds              = optional(number, 900)
+    signals                     = optional(list(string), ["cpu", "mem"])
+    gpu_mode                    = optional(string, "horizontal")
+    gpu_target                  = optional(number, 60)
+    gpu_low_threshold           = optional(number, 20)
+    gpu_shape_ladder            = optional(list(string), ["VM.GPU.A10.1", "VM.GPU.A10.2"])
+    requests_target             = optional(number, 600)
+    latency_slo_ms              = optional(number, 1000)
+    latency_mode                = optional(string, "horizontal")
   })
   default  = {}
   nullable = false
@@ -211,6 +223,48 @@ variable "scaling" {
   validation {
     condition     = var.scaling.saturated_scale_factor >= 1 && var.scaling.saturated_scale_factor <= 16
     error_message = "scaling.saturated_scale_factor must be in [1, 16] (1: proportional scale-out only)."
+  }
+  validation {
+    condition     = length(var.scaling.signals) > 0 && length(distinct(var.scaling.signals)) == length(var.scaling.signals) && alltrue([for s in var.scaling.signals : contains(["cpu", "mem", "gpu", "requests", "latency"], s)])
+    error_message = "scaling.signals must be a non-empty list of distinct signals among cpu, mem, gpu, requests, latency."
+  }
+  validation {
+    condition     = contains(["horizontal", "vertical"], var.scaling.gpu_mode) && contains(["horizontal", "vertical"], var.scaling.latency_mode)
+    error_message = "scaling.gpu_mode and scaling.latency_mode must be horizontal or vertical."
+  }
+  validation {
+    condition     = var.scaling.gpu_target > 0 && var.scaling.gpu_target <= 100 && var.scaling.gpu_low_threshold > 0 && var.scaling.gpu_low_threshold < var.scaling.gpu_target
+    error_message = "scaling.gpu_target must be a percentage in (0, 100] and gpu_low_threshold a percentage below it."
+  }
+  validation {
+    condition = length(var.scaling.gpu_shape_ladder) > 0 && length(distinct(var.scaling.gpu_shape_ladder)) == length(var.scaling.gpu_shape_ladder) && alltrue([
+      for rung in var.scaling.gpu_shape_ladder : can(regex("^[A-Za-z0-9][A-Za-z0-9._-]*(:[0-9.]+:[0-9.]+)?$", rung)) && (length(split(":", rung)) == 1 ? true : try(tonumber(split(":", rung)[1]) > 0 && tonumber(split(":", rung)[2]) > 0, false))
+    ])
+    error_message = "scaling.gpu_shape_ladder must be a non-empty list of distinct rungs, each SHAPE or SHAPE:OCPUS:MEMORY_GB (e.g. VM.GPU.A10.1)."
+  }
+  validation {
+    condition     = var.scaling.requests_target > 0 && var.scaling.requests_target <= 10000000 && var.scaling.latency_slo_ms > 0 && var.scaling.latency_slo_ms <= 3600000
+    error_message = "scaling.requests_target (requests per instance per minute) must be in (0, 10000000] and scaling.latency_slo_ms in (0, 3600000]."
+  }
+}
+
+variable "reconcile" {
+  description = "The periodic reconcile (docs/reconcile.md): an OCI Resource Scheduler schedule invokes the function every interval_minutes with a fixed body; the function converges every managed deployment's alarms, repairs half-done changes and raises capacity to its schedule and forecast floor. enabled = false creates no schedule (the alarms still act). interval_minutes: 60 (hourly, as the Resource Scheduler docs show) or another divisor or multiple of an hour; shorter than hourly is not documented by OCI. history_days: days of CPU history the forecast reads (at 1h resolution, up to 90)."
+  type = object({
+    enabled          = optional(bool, true)
+    interval_minutes = optional(number, 60)
+    history_days     = optional(number, 15)
+  })
+  default  = {}
+  nullable = false
+
+  validation {
+    condition     = contains([5, 10, 15, 20, 30, 60, 120, 180, 240, 360, 720, 1440], var.reconcile.interval_minutes)
+    error_message = "reconcile.interval_minutes must be 5, 10, 15, 20, 30 (sub-hourly: not documented by OCI), 60, 120, 180, 240, 360, 720 or 1440."
+  }
+  validation {
+    condition     = var.reconcile.history_days >= 1 && var.reconcile.history_days <= 90 && floor(var.reconcile.history_days) == var.reconcile.history_days
+    error_message = "reconcile.history_days must be a whole number of days from 1 to 90 (SummarizeMetricsData's range at 1h resolution)."
   }
 }
 
@@ -291,8 +345,19 @@ variable "mem_high_threshold" {
   }
 }
 
+variable "gpu_high_threshold" {
+  description = "Default GPU utilisation (%) above which a deployment's high-GPU alarm fires (deployments whose signals include gpu); must exceed the GPU target."
+  type        = number
+  default     = 75
+
+  validation {
+    condition     = var.gpu_high_threshold > 0 && var.gpu_high_threshold <= 100
+    error_message = "gpu_high_threshold must be a percentage in (0, 100]."
+  }
+}
+
 variable "high_alarm_pending_duration" {
-  description = "How long (ISO-8601, PT1M to PT1H) the high condition must hold before the alarm fires. PT1M: a deployment update already takes ~10 minutes, so waiting longer only adds overload minutes (bench/results.md)."
+  description = "How long (ISO-8601, PT1M to PT1H) the high condition must hold before the alarm fires. PT1M: a deployment update already takes ~10 minutes, so waiting longer only adds overload minutes (bench/results.md). Also the pending duration of the high request alarms the function creates (AUTOSCALE_HIGH_ALARM_PENDING_DURATION)."
   type        = string
   default     = "PT1M"
 
@@ -304,7 +369,7 @@ variable "high_alarm_pending_duration" {
 }
 
 variable "high_alarm_repeat_duration" {
-  description = "While a high alarm keeps firing it notifies again after this long (ISO-8601, PT1M to P30D), so scaling continues step by step; the function's scale-up cooldown decides whether a REPEAT acts."
+  description = "While a high alarm keeps firing it notifies again after this long (ISO-8601, PT1M to P30D), so scaling continues step by step; the function's scale-up cooldown decides whether a REPEAT acts. Also used by the high request alarms the function creates (AUTOSCALE_HIGH_ALARM_REPEAT_DURATION)."
   type        = string
   default     = "PT5M"
 
@@ -345,10 +410,12 @@ variable "deployments" {
   description = <<-EOT
     Model deployments to autoscale, keyed by a short name used in display names. Per deployment:
     deployment_id (required); compartment_id (the deployment's compartment, where its metrics are;
-    default compartment_ocid); cpu_alarm / mem_alarm (create that high alarm; default true);
-    cpu_high_threshold / mem_high_threshold (override the defaults); overrides (any attribute of
-    var.scaling for this deployment only; emitted as the output deployment_override_tags, which you
-    apply to the deployment's freeform tags: see README).
+    default compartment_ocid); cpu_alarm / mem_alarm (create that high alarm when its signal is on;
+    default true); cpu_high_threshold / mem_high_threshold / gpu_high_threshold (override the
+    defaults); overrides (any attribute of var.scaling for this deployment only; emitted as the
+    output deployment_override_tags, which you apply to the deployment's freeform tags: see README).
+    overrides.signals are the deployment's signal switches: the module creates the high alarm of
+    each of cpu, mem, gpu and latency it lists (latency over overrides.latency_slo_ms).
   EOT
   type = map(object({
     deployment_id      = string
@@ -357,6 +424,7 @@ variable "deployments" {
     mem_alarm          = optional(bool, true)
     cpu_high_threshold = optional(number)
     mem_high_threshold = optional(number)
+    gpu_high_threshold = optional(number)
     overrides = optional(object({
       cpu_mode                    = optional(string)
       mem_mode                    = optional(string)
@@ -375,6 +443,18 @@ variable "deployments" {
       flap_window_seconds         = optional(number)
       max_scale_in_hold_seconds   = optional(number)
       prices                      = optional(list(string))
+      schedule                    = optional(string)
+      time_zone                   = optional(string)
+      predict                     = optional(bool)
+      update_seconds              = optional(number)
+      signals                     = optional(list(string))
+      gpu_mode                    = optional(string)
+      gpu_target                  = optional(number)
+      gpu_low_threshold           = optional(number)
+      gpu_shape_ladder            = optional(list(string))
+      requests_target             = optional(number)
+      latency_slo_ms              = optional(number)
+      latency_mode                = optional(string)
     }), {})
   }))
   default  = {}
@@ -399,10 +479,10 @@ variable "deployments" {
   validation {
     condition = alltrue(flatten([
       for d in values(var.deployments) : [
-        for value in [d.cpu_high_threshold, d.mem_high_threshold] : value == null ? true : (value > 0 && value <= 100)
+        for value in [d.cpu_high_threshold, d.mem_high_threshold, d.gpu_high_threshold] : value == null ? true : (value > 0 && value <= 100)
       ]
     ]))
-    error_message = "deployments[*].cpu_high_threshold and mem_high_threshold must be percentages in (0, 100]."
+    error_message = "deployments[*].cpu_high_threshold, mem_high_threshold and gpu_high_threshold must be percentages in (0, 100]."
   }
   validation {
     condition = alltrue([
@@ -431,7 +511,7 @@ variable "deployments" {
   validation {
     condition = alltrue(flatten([
       for d in values(var.deployments) : [
-        for value in [d.overrides.cpu_target, d.overrides.mem_target, d.overrides.cpu_low_threshold, d.overrides.mem_low_threshold] : value == null ? true : (value > 0 && value <= 100)
+        for value in [d.overrides.cpu_target, d.overrides.mem_target, d.overrides.cpu_low_threshold, d.overrides.mem_low_threshold, d.overrides.gpu_target, d.overrides.gpu_low_threshold] : value == null ? true : (value > 0 && value <= 100)
       ]
     ]))
     error_message = "deployments[*].overrides targets and low thresholds must be percentages in (0, 100]."
@@ -449,5 +529,35 @@ variable "deployments" {
       for d in values(var.deployments) : (d.overrides.scale_in_headroom == null ? true : (d.overrides.scale_in_headroom >= 0 && d.overrides.scale_in_headroom <= 1)) && (d.overrides.saturated_scale_factor == null ? true : (d.overrides.saturated_scale_factor >= 1 && d.overrides.saturated_scale_factor <= 16))
     ])
     error_message = "deployments[*].overrides.scale_in_headroom must be in [0, 1] and saturated_scale_factor in [1, 16]."
+  }
+  validation {
+    condition = alltrue([
+      for d in values(var.deployments) : d.overrides.signals == null ? true : (
+        length(d.overrides.signals) > 0 && length(distinct(d.overrides.signals)) == length(d.overrides.signals) && alltrue([for s in d.overrides.signals : contains(["cpu", "mem", "gpu", "requests", "latency"], s)])
+      )
+    ])
+    error_message = "deployments[*].overrides.signals must be a non-empty list of distinct signals among cpu, mem, gpu, requests, latency."
+  }
+  validation {
+    condition = alltrue([
+      for d in values(var.deployments) : (d.overrides.gpu_mode == null ? true : contains(["horizontal", "vertical"], d.overrides.gpu_mode)) && (d.overrides.latency_mode == null ? true : contains(["horizontal", "vertical"], d.overrides.latency_mode))
+    ])
+    error_message = "deployments[*].overrides.gpu_mode and latency_mode must be horizontal or vertical."
+  }
+  validation {
+    condition = alltrue([
+      for d in values(var.deployments) : d.overrides.gpu_shape_ladder == null ? true : (
+        length(d.overrides.gpu_shape_ladder) > 0 && length(distinct(d.overrides.gpu_shape_ladder)) == length(d.overrides.gpu_shape_ladder) && length(join(",", d.overrides.gpu_shape_ladder)) <= 256 && alltrue([
+          for rung in d.overrides.gpu_shape_ladder : can(regex("^[A-Za-z0-9][A-Za-z0-9._-]*(:[0-9.]+:[0-9.]+)?$", rung))
+        ])
+      )
+    ])
+    error_message = "deployments[*].overrides.gpu_shape_ladder must be a non-empty list of distinct SHAPE or SHAPE:OCPUS:MEMORY_GB rungs, at most 256 characters joined."
+  }
+  validation {
+    condition = alltrue([
+      for d in values(var.deployments) : (d.overrides.requests_target == null ? true : (d.overrides.requests_target > 0 && d.overrides.requests_target <= 10000000)) && (d.overrides.latency_slo_ms == null ? true : (d.overrides.latency_slo_ms > 0 && d.overrides.latency_slo_ms <= 3600000))
+    ])
+    error_message = "deployments[*].overrides.requests_target must be in (0, 10000000] and latency_slo_ms in (0, 3600000]."
   }
 }

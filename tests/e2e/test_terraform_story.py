@@ -19,7 +19,7 @@ import pytest
 
 from autoscaler.constants import (
     HIGH_CPU,
-    HIGH_MEM,
+    HIGH_TITLE,
     LOW_TITLE,
     METRIC_NAMES,
     NAMESPACE,
@@ -32,20 +32,43 @@ from infra.tfrun import copy_tree
 from tests.conftest import SEED
 
 COMPARTMENT = "ocid1.compartment.oc1..demo"
-TITLES = {"cpu": HIGH_CPU, "mem": HIGH_MEM}
-# The module's defaults, as the story's tfvars leave them.
-THRESHOLDS = {"cpu": 75, "mem": 80}
-RECORDS = 13  # everything but the alarms: topic, subscription, app, function, IAM (2), logging (2), network (5)
+# The module's defaults, as the story's tfvars leave them (latency: the default latency_slo_ms).
+THRESHOLDS = {"cpu": 75, "mem": 80, "gpu": 75, "latency": 1000}
+# Everything but the alarms: topic, subscription, app, function, IAM (2), logging (2), network (5), the reconcile
+# schedule and its policy.
+RECORDS = 15
+TERRAFORM_SIGNALS = ("cpu", "mem", "gpu", "latency")  # requests: the function owns those alarms
 
 
 def seed_deployments() -> dict[str, dict]:
-    """The module's deployments are the seed's: every FIXED_SIZE one (native autoscaling is not ours to scale)."""
+    """The module's deployments are the seed's: every FIXED_SIZE one (native autoscaling is not ours to scale),
+    with the signals its autoscale_signals tag names as its Terraform signal switches."""
+    deployments = {}
+    for md in SEED["modelDeployments"]:
+        model = md["modelDeploymentConfigurationDetails"]["modelConfigurationDetails"]
+        if model["scalingPolicy"]["policyType"] != "FIXED_SIZE":
+            continue
+        spec = {"deployment_id": md["id"], "compartment_id": md["compartmentId"]}
+        if "autoscale_signals" in md.get("freeformTags", {}):
+            spec["overrides"] = {"signals": md["freeformTags"]["autoscale_signals"].split(",")}
+        deployments[md["id"].rsplit(".", 1)[-1]] = spec
+    return deployments
+
+
+def high_alarm_keys() -> set[tuple[str, str]]:
+    """(deployment key, metric) of every high alarm the module creates: the signals with a capacity-free query."""
     return {
-        md["id"].rsplit(".", 1)[-1]: {"deployment_id": md["id"], "compartment_id": md["compartmentId"]}
-        for md in SEED["modelDeployments"]
-        if md["modelDeploymentConfigurationDetails"]["modelConfigurationDetails"]["scalingPolicy"]["policyType"]
-        == "FIXED_SIZE"
+        (key, metric)
+        for key, spec in seed_deployments().items()
+        for metric in spec.get("overrides", {}).get("signals", ["cpu", "mem"])
+        if metric in TERRAFORM_SIGNALS
     }
+
+
+def function_owned(alarm: dict) -> bool:
+    """An alarm the function created (or the seed says it did): our owner tag and one of its routing names."""
+    prefixes = tuple(f"{title}-" for title in (*LOW_TITLE.values(), HIGH_TITLE["requests"]))
+    return (alarm.get("freeformTags") or {}).get(OWNER_TAG) == OWNER_VALUE and alarm["displayName"].startswith(prefixes)
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +130,7 @@ def test_1_apply_creates_the_autoscaler(story):
     assert tf(story, "init", "-input=false").code == 0
     result = tf(story, "apply", "-input=false", "-auto-approve")
     assert result.code == 0, result.text
-    assert f"Apply complete! Resources: {RECORDS + 2 * len(seed_deployments())} added, 0 changed" in result.out
+    assert f"Apply complete! Resources: {RECORDS + len(high_alarm_keys())} added, 0 changed" in result.out
     made = {tf_type: len(items) for tf_type, items in records(stack).items()}
     assert made == {
         "oci_ons_notification_topic": 1,
@@ -115,7 +138,8 @@ def test_1_apply_creates_the_autoscaler(story):
         "oci_functions_application": 1,
         "oci_functions_function": 1,
         "oci_identity_dynamic_group": 1,
-        "oci_identity_policy": 1,
+        "oci_identity_policy": 2,  # the function's, and the reconcile schedule's
+        "oci_resource_scheduler_schedule": 1,
         "oci_logging_log_group": 1,
         "oci_logging_log": 1,
         "oci_core_vcn": 1,
@@ -141,8 +165,8 @@ def test_2_the_high_alarms_are_in_monitoring_as_the_module_defines_them(story):
     assert values["invoke_log_id"] == log["id"]
     assert values["scale_actions_search"].startswith(f'search "{COMPARTMENT}/{group["id"]}/{log["id"]}" | where')
     by_id = {a["id"]: a for a in alarms(stack)}
-    expected_keys = {(key, metric) for key in seed_deployments() for metric in ("cpu", "mem")}
-    assert {(key, metric) for key, ids in values["alarm_ids"].items() for metric in ids} == expected_keys
+    assert {(key, metric) for key, ids in values["alarm_ids"].items() for metric in ids} == high_alarm_keys()
+    assert {metric for _, metric in high_alarm_keys()} == set(TERRAFORM_SIGNALS)  # the seed has each signal
     for key, spec in seed_deployments().items():
         for metric, alarm_id in values["alarm_ids"][key].items():
             alarm = by_id[alarm_id]
@@ -159,7 +183,7 @@ def test_2_the_high_alarms_are_in_monitoring_as_the_module_defines_them(story):
                 "pendingDuration": "PT1M",
                 "repeatNotificationDuration": "PT5M",
                 "messageFormat": "RAW",
-                "notificationTitle": TITLES[metric],
+                "notificationTitle": HIGH_TITLE[metric],
                 "notificationVersion": "1.X",
                 "isNotificationsPerMetricDimensionEnabled": True,
                 "freeformTags": {OWNER_TAG: OWNER_VALUE, "autoscale_deployment": md},
@@ -228,6 +252,26 @@ def test_3_an_alarm_message_goes_through_the_function_configured_by_terraform(st
     assert low[0]["freeformTags"][OWNER_TAG] == OWNER_VALUE
 
 
+def test_3b_the_reconcile_schedule_invokes_the_function_with_a_tick(story):
+    """The schedule Terraform made names the function and a fixed body; that body, sent to the real function as the
+    Resource Scheduler would, is a reconcile tick (detached: the reply is only logged)."""
+    stack, _, _ = story
+    [schedule] = records(stack)["oci_resource_scheduler_schedule"]
+    [function] = records(stack)["oci_functions_function"]
+    assert (schedule["action"], schedule["recurrence_type"], schedule["recurrence_details"]) == (
+        "START_RESOURCE",
+        "CRON",
+        "0 * * * *",
+    )
+    [resource] = schedule["resources"]
+    [parameter] = resource["parameters"]
+    assert resource["id"] == function["id"] and parameter["parameter_type"] == "BODY"
+    status, body = stack.invoke(parameter["value"][0].encode())
+    assert status == 200 and body["status"] == "summary" and body["outcomes"], body
+    [policy] = [p for p in records(stack)["oci_identity_policy"] if p["name"].endswith("-reconcile")]
+    assert f"request.principal.id = '{schedule['id']}'" in policy["statements"][0]
+
+
 def test_4_plan_shows_no_drift_on_what_terraform_owns(story):
     result = tf(story, "plan", "-input=false", "-detailed-exitcode")
     assert result.code == 0, result.text
@@ -256,14 +300,18 @@ def test_4b_plan_does_see_drift_and_apply_repairs_it(story):
 def test_5_destroy_removes_what_terraform_created_and_leaves_the_functions_low_alarms(story):
     stack, _, _ = story
     terraform_alarms = {alarm_id for ids in outputs(story)["alarm_ids"].values() for alarm_id in ids.values()}
+    before = sorted(a["displayName"] for a in alarms(stack) if function_owned(a))  # the alarm's and the tick's
     result = tf(story, "destroy", "-input=false", "-auto-approve")
     assert result.code == 0, result.text
-    assert f"Destroy complete! Resources: {RECORDS + 2 * len(seed_deployments())} destroyed." in result.out
+    assert f"Destroy complete! Resources: {RECORDS + len(high_alarm_keys())} destroyed." in result.out
     assert records(stack) == {}
     assert terraform_alarms <= {a["id"] for a in alarms(stack, "DELETED")}
     # The low alarm is the function's, not in Terraform's state: destroy leaves it (pointing at a deleted topic).
-    low = [a for a in alarms(stack) if a["displayName"].startswith(tuple(LOW_TITLE.values()))]
-    assert [a["displayName"] for a in low] == [f"{LOW_TITLE['cpu']}-{seed_deployments()['demo1']['deployment_id']}"]
+    # (The seed's request alarms of req1 stand for ones the function made earlier.)
+    owned = sorted(a["displayName"] for a in alarms(stack) if function_owned(a))
+    created = f"{LOW_TITLE['cpu']}-{seed_deployments()['demo1']['deployment_id']}"
+    assert owned == before and created in owned
+    assert {a["displayName"] for a in SEED["alarms"] if function_owned(a)} <= set(owned)
     # The documented clean-up (make cleanup-low-alarms) removes exactly those.
     cleanup = subprocess.run(
         [
@@ -280,6 +328,6 @@ def test_5_destroy_removes_what_terraform_created_and_leaves_the_functions_low_a
         text=True,
     )
     assert cleanup.returncode == 0, cleanup.stderr
-    assert [a["id"] for a in alarms(stack) if a["displayName"].startswith(tuple(LOW_TITLE.values()))] == []
-    seeded = {a["id"] for a in SEED["alarms"]}
+    assert [a["id"] for a in alarms(stack) if function_owned(a)] == []
+    seeded = {a["id"] for a in SEED["alarms"] if not function_owned(a)}
     assert seeded <= {a["id"] for a in alarms(stack)}  # alarms it did not create are untouched

@@ -15,6 +15,7 @@ DEMO2 = "ocid1.datasciencemodeldeployment.oc1.iad.demo2"
 NATIVE = "ocid1.datasciencemodeldeployment.oc1.iad.native"
 DEMO1_CPU = "ocid1.alarm.oc1.iad.demo1highcpu"
 DEMO_ALARMS = sum(alarm["compartmentId"] == DEMO for alarm in SEED["alarms"])
+DEMO_DEPLOYMENTS = [md["id"] for md in SEED["modelDeployments"] if md["compartmentId"] == DEMO]  # in seed order
 
 
 class FakeClock:

@@ -6,7 +6,7 @@ import time
 
 import oci
 import pytest
-from emu_helpers import DEMO, DEMO1, DEMO2, NATIVE, OTHER, http
+from emu_helpers import DEMO, DEMO1, DEMO2, DEMO_DEPLOYMENTS, NATIVE, OTHER, http
 from oci.data_science import models as M
 
 
@@ -65,7 +65,7 @@ def test_native_autoscaling_deployment_parses(ds):
 
 def test_list_deployments_filters(ds):
     ids = [md.id for md in ds.list_model_deployments(DEMO).data]
-    assert ids == [DEMO1, DEMO2, NATIVE]
+    assert ids == DEMO_DEPLOYMENTS and ids[:3] == [DEMO1, DEMO2, NATIVE]
     assert all(isinstance(md, M.ModelDeploymentSummary) for md in ds.list_model_deployments(DEMO).data)
     assert [md.id for md in ds.list_model_deployments(DEMO, display_name="md-demo2").data] == [DEMO2]
     assert ds.list_model_deployments(DEMO, lifecycle_state="UPDATING").data == []
@@ -76,8 +76,8 @@ def test_list_deployments_pages_with_list_call_get_all_results(ds, emu):
     first = ds.list_model_deployments(DEMO, limit=2)
     assert len(first.data) == 2 and first.has_next_page and first.headers["opc-next-page"] == "2"
     everything = oci.pagination.list_call_get_all_results(ds.list_model_deployments, DEMO, limit=1)
-    assert [md.id for md in everything.data] == [DEMO1, DEMO2, NATIVE]
-    assert [op for op, _ in emu.store.calls].count("ListModelDeployments") == 1 + 3
+    assert [md.id for md in everything.data] == DEMO_DEPLOYMENTS
+    assert [op for op, _ in emu.store.calls].count("ListModelDeployments") == 1 + len(DEMO_DEPLOYMENTS)
 
 
 def test_update_goes_active_updating_active_with_work_request(ds, emu):

@@ -389,7 +389,8 @@ def deployment_of(meta):
 
 @pytest.mark.parametrize("name", sorted(p.name for p in ALARMS.glob("*.json") if not p.name.startswith("malformed")))
 def test_sample_messages_against_the_seed(name):
-    """A sample for a seeded alarm names a deployment OCI shows FIRING, except the spoofed wrong deployment."""
+    """A sample for a seeded alarm names a deployment OCI shows FIRING, except the spoofed wrong deployment and the
+    low request alarm (the function's own, seeded OK: a message for it is refused as not firing)."""
     message = json.loads((ALARMS / name).read_text())
     meta = message["alarmMetaData"][0]
     alarm = next((a for a in SEED["alarms"] if a["id"] == meta["id"]), None)
@@ -399,7 +400,7 @@ def test_sample_messages_against_the_seed(name):
     for deployment in {d["resourceId"] for d in meta["dimensions"]}:
         statuses, _ = store.list_alarms_status(alarm["compartmentId"], resource_id=deployment, status="FIRING")
         shown = alarm["id"] in {a["id"] for a in statuses}
-        assert shown == (name != "spoofed_wrong_deployment.json"), deployment
+        assert shown == (name not in ("spoofed_wrong_deployment.json", "low_requests.json")), deployment
 
 
 @pytest.mark.parametrize(

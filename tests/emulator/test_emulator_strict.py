@@ -14,7 +14,7 @@ from pathlib import Path
 
 import oci
 import pytest
-from emu_helpers import DEMO, DEMO1, DEMO1_CPU, DEMO2, OTHER, SEED, http, make_clients
+from emu_helpers import DEMO, DEMO1, DEMO1_CPU, DEMO2, DEMO_DEPLOYMENTS, OTHER, SEED, http, make_clients
 from oci.data_science import models as DS
 from oci.monitoring import models as MON
 
@@ -529,7 +529,7 @@ def test_bad_barrier_specs_are_rejected(emu, spec):
 
 
 def test_list_limits_are_bounded(ds, mon):
-    assert len(ds.list_model_deployments(DEMO, limit=100).data) == 3
+    assert len(ds.list_model_deployments(DEMO, limit=100).data) == len(DEMO_DEPLOYMENTS)
     assert len(mon.list_alarms(DEMO, limit=1000).data) > 0
     for call in (
         lambda: ds.list_model_deployments(DEMO, limit=101),
@@ -543,9 +543,11 @@ def test_list_limits_are_bounded(ds, mon):
 
 def test_list_model_deployments_filters(ds):
     assert [md.id for md in ds.list_model_deployments(DEMO, id=DEMO2).data] == [DEMO2]
-    assert len(ds.list_model_deployments(DEMO, project_id="ocid1.datascienceproject.oc1.iad.demo").data) == 3
+    assert len(ds.list_model_deployments(DEMO, project_id="ocid1.datascienceproject.oc1.iad.demo").data) == len(
+        DEMO_DEPLOYMENTS
+    )
     assert ds.list_model_deployments(DEMO, project_id="ocid1.datascienceproject.oc1.iad.nope").data == []
-    assert len(ds.list_model_deployments(DEMO, created_by="ocid1.user.oc1..demo").data) == 3
+    assert len(ds.list_model_deployments(DEMO, created_by="ocid1.user.oc1..demo").data) == len(DEMO_DEPLOYMENTS)
     err = service_error(lambda: ds.list_model_deployments(DEMO, display_name="md-demo1", lifecycle_state="ACTIVE"))
     assert (err.status, err.code) == (400, "InvalidParameter") and "Only one parameter" in err.message
 
@@ -560,18 +562,20 @@ def test_list_model_deployments_two_filters_when_not_strict(ds, emu, monkeypatch
 def test_list_model_deployments_sorting(ds, emu):
     seed = copy.deepcopy(SEED)
     for md, created in zip(
-        seed["modelDeployments"], ("2025-01-02", "2025-01-03", "2025-01-01", "2025-01-04"), strict=True
+        seed["modelDeployments"],
+        ("2025-01-02", "2025-01-03", "2025-01-01", "2025-01-04", "2025-01-05", "2025-01-06"),
+        strict=True,
     ):
         md["timeCreated"] = f"{created}T10:00:00.000Z"
     emu.admin("POST", "/reset", seed)
     by_time = [md.display_name for md in ds.list_model_deployments(DEMO, sort_by="timeCreated").data]
-    assert by_time == ["md-demo2", "md-demo1", "md-native"]  # descending by default (docstring)
+    assert by_time == ["md-req1", "md-gpu1", "md-demo2", "md-demo1", "md-native"]  # descending by default (docstring)
     by_time_asc = [
         md.display_name for md in ds.list_model_deployments(DEMO, sort_by="timeCreated", sort_order="ASC").data
     ]
     assert by_time_asc == by_time[::-1]
     by_name = [md.display_name for md in ds.list_model_deployments(DEMO, sort_by="displayName").data]
-    assert by_name == ["md-demo1", "md-demo2", "md-native"]  # ascending by default
+    assert by_name == ["md-demo1", "md-demo2", "md-gpu1", "md-native", "md-req1"]  # ascending by default
     by_name_desc = [
         md.display_name for md in ds.list_model_deployments(DEMO, sort_by="displayName", sort_order="DESC").data
     ]

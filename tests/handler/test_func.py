@@ -24,6 +24,11 @@ EXPECTED = {  # file -> (HTTP status, outcome statuses in order)
     "spoofed_wrong_deployment.json": (200, ["refused"]),
     "spoofed_unknown_alarm.json": (200, ["refused"]),
     "spoofed_title_mismatch.json": (200, ["refused"]),
+    "high_gpu.json": (200, ["applied"]),  # GPU-bound deployment: 1 -> ceil(1 x 93.5 / 60) = 2 instances
+    "low_gpu.json": (200, ["refused"]),  # its low alarm does not exist until a scale-up creates it
+    "high_latency.json": (200, ["applied"]),  # 1450 ms over the 1000 ms SLO: one step out
+    "high_requests.json": (200, ["applied"]),  # 2100/min at 600/min per instance: 2 -> 4
+    "low_requests.json": (200, ["refused"]),  # the function's low request alarm exists but OCI shows it OK
     "malformed_unknown_title.json": (400, None),
     "malformed_missing_fields.json": (400, None),
     "malformed_metric_value.json": (400, None),

@@ -87,3 +87,31 @@ def test_concurrent_events_after_an_outage_create_one_low_alarm(oci):
     [low] = owned_low_cpu(oci)
     assert ".groupBy(resourceId).mean() <" in low["query"]
     print(json.dumps([o["low_alarm"] for o in outcomes]))
+
+
+def test_concurrent_events_create_one_of_each_request_alarm(oci):
+    """A deployment that scales on requests: four invocations converge its low CPU alarm and both request alarms at
+    once, every ListAlarms held until all four listed (six lists each), so every create races: one of each stays."""
+    seed = copy.deepcopy(SEED)
+    [deployment] = [d for d in seed["modelDeployments"] if d["id"] == DEMO1]
+    model = deployment["modelDeploymentConfigurationDetails"]["modelConfigurationDetails"]
+    model["scalingPolicy"]["instanceCount"] = 2
+    target = f"2 x {model['instanceConfiguration']['instanceShapeName']}:1:16"
+    deployment["freeformTags"] = {
+        "autoscale_signals": "cpu,requests",
+        "autoscale_state_last_up": f"{time.time():.3f}",
+        "autoscale_state_target": target,
+    }
+    oci.admin("POST", "/_emulator/reset", seed)
+    oci.admin("POST", "/_emulator/faults", {"operation": "ListAlarms", "barrier": PROCESSES, "count": 6 * PROCESSES})
+    outcomes = invoke_all(oci, [fresh("high_cpu_repeat.json", "85") for _ in range(PROCESSES)])
+    assert all(o["status"] == "noop" and "cooldown" in o["reason"] for o in outcomes), outcomes
+    for title, tail in (
+        ("model_deployment_low_cpu", "mean() < 27"),
+        ("model_deployment_high_requests", "sum() > 1200"),
+        ("model_deployment_low_requests", "sum() < 540"),
+    ):
+        name = f"{title}-{DEMO1}"
+        alarms = [a for a in oci.state()["alarms"] if a["displayName"] == name and a["lifecycleState"] == "ACTIVE"]
+        assert len(alarms) == 1 and alarms[0]["query"].endswith(tail), (title, alarms)
+    print(json.dumps([o["owned_alarms"] for o in outcomes]))

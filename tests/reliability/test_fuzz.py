@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import math
 from collections import Counter
 
 from fdk import fixtures
@@ -19,7 +20,21 @@ TITLES = [
     "model_deployment_low_cpu",
     "model_deployment_high_mem",
     "model_deployment_low_mem",
+    "model_deployment_high_gpu",
+    "model_deployment_low_gpu",
+    "model_deployment_high_requests",
+    "model_deployment_low_requests",
+    "model_deployment_high_latency",
 ]
+# The values each metric can take (docs "Model Deployment Metrics": utilizations are percentages, the request count
+# and the latency in milliseconds are not negative), written here, not imported from the function it judges.
+RANGES = {
+    "CpuUtilization": (0, 100),
+    "MemoryUtilization": (0, 100),
+    "GPUCoreUtilization": (0, 100),
+    "PredictRequestCount": (0, math.inf),
+    "PredictLatency": (0, math.inf),
+}
 WRITES = {"UpdateModelDeployment", "CreateAlarm", "DeleteAlarm", "UpdateAlarm"}
 
 json_leaf = st.one_of(st.none(), st.booleans(), st.integers(), st.floats(allow_nan=False), st.text(max_size=40))
@@ -42,6 +57,8 @@ wrong_ocids = st.one_of(
             "ocid1.instance.oc1.iad.abc",
             "ocid1.datasciencemodeldeployment.oc1.iad.nope",
             "ocid1.datasciencemodeldeployment.oc1.iad.other",
+            "ocid1.alarm.oc1.iad.req1lowrequests",  # ours, real, but OK in OCI
+            "ocid1.datasciencemodeldeployment.oc1.iad.gpu1",
             "ocid1.alarm.oc1.iad." + "a" * 300,
             "OCID1.ALARM.OC1.IAD.DEMO1HIGHCPU",
         ]
@@ -59,8 +76,9 @@ for state in SEED["alarmStates"]:
 
 def _genuine(document) -> set[str]:
     """The deployments of the message that may be acted on: a real alarm of ours with its real title, FIRING for
-    that deployment at the message's time, with a utilization value meeting the alarm's own trigger (checked
-    with the emulator's MQL parser, not the function's). Each deployment of a message is judged on its own."""
+    that deployment at the message's time, with a value its metric can have that meets the alarm's own trigger
+    (checked with the emulator's MQL parser, not the function's). Each deployment of a message is judged on its
+    own."""
     real = {}
     for alarm in SEED["alarms"]:
         title = alarm.get("notificationTitle") or alarm["displayName"]
@@ -83,7 +101,8 @@ def _genuine(document) -> set[str]:
                 continue
             numbers = [float(raw) for raw in (values[index] if index < len(values) else {}).values()]
             # values arrive rounded to 2 decimals: within 0.01 of the threshold counts as meeting it
-            if all(0 <= v <= 100 and any(rule.breaches(v + d) for d in (-0.01, 0, 0.01)) for v in numbers[:1]):
+            low, high = RANGES[rule.metric]
+            if all(low <= v <= high and any(rule.breaches(v + d) for d in (-0.01, 0, 0.01)) for v in numbers[:1]):
                 genuine.add(dimension["resourceId"])
     return genuine
 

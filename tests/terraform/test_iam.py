@@ -1,7 +1,8 @@
 """IAM: the policy Terraform writes grants what the function's OCI calls need (docs/iam.md), and nothing else.
 
-Each SDK call the gateway makes, and the ones announced for the function (GetWorkRequest,
-ListModelDeployments, SummarizeMetricsData), maps to what the OCI IAM reference says it needs:
+Each SDK call the gateway makes (the reconcile added ListModelDeployments, ListAlarms of a whole compartment and
+SummarizeMetricsData), and the ones announced for the function (GetWorkRequest), maps to what the OCI IAM
+reference says it needs:
 a permission (granted by name) or a verb on a resource type, in the deployment compartment `D` or the
 alarms' compartment `C`. A new SDK call fails this test until its permissions are reviewed here.
 """
@@ -30,9 +31,13 @@ NEEDS = {
     "create_alarm": [("ALARM_CREATE", C), ("read metrics", D)],
     "update_alarm": [("ALARM_UPDATE", C), ("read metrics", D)],
     "delete_alarm": [("ALARM_DELETE", C)],
+    # SummarizeMetricsData: METRIC_INSPECT + METRIC_READ = `read metrics` ("Details for Monitoring"); the reconcile's
+    # one history read per compartment. ListModelDeployments: DATA_SCIENCE_MODEL_DEPLOYMENT_INSPECT ("Data Science
+    # Policies"); the reconcile's listing of a compartment.
     "summarize_metrics_data": [("read metrics", D)],
 }
-ANNOUNCED = {"list_model_deployments", "get_work_request", "summarize_metrics_data"}
+ANNOUNCED = {"get_work_request"}
+SCHEDULE = MODULE_DIR / "schedule.tf"
 
 
 def sdk_calls() -> set[str]:
@@ -78,3 +83,17 @@ def test_nothing_is_granted_tenancy_wide_or_with_manage():
     text = IAM.read_text()
     assert " in tenancy" not in text and "all-resources" not in text and "-family" not in text
     assert not {grant for grant, _ in granted() if grant.startswith("manage")}
+
+
+def test_the_reconcile_calls_are_made_and_granted():
+    assert {"list_model_deployments", "summarize_metrics_data", "list_alarms"} <= sdk_calls()
+
+
+def test_the_schedule_may_invoke_only_as_itself_in_the_functions_compartment():
+    """Resource Scheduler "Example Policies": a schedule acts only with a policy naming its principal type and id."""
+    text = SCHEDULE.read_text()
+    [statement] = re.findall(r'"(Allow any-user .*?)",?\n', text)
+    assert statement.startswith("Allow any-user to manage functions-family in compartment id ${var.compartment_ocid} ")
+    assert "where all {request.principal.type = 'resourceschedule', request.principal.id = " in statement
+    assert "${oci_resource_scheduler_schedule.reconcile[0].id}" in statement
+    assert " in tenancy" not in text

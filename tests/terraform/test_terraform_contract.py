@@ -8,6 +8,7 @@ on a deliberately broken copy (the problems are found).
 from __future__ import annotations
 
 import json
+import math
 import re
 
 import pytest
@@ -86,10 +87,28 @@ def evaluate(value: object, scope: dict[str, dict]) -> str:
     assert expression, f"cannot evaluate {value!r}"
     text = expression.group(1)
     if call := re.fullmatch(r"tostring\((.+)\)", text):
-        return tf_string(resolve(call.group(1), scope))
+        inner = call.group(1)
+        if re.fullmatch(r"[\w.]+", inner):
+            return tf_string(resolve(inner, scope))
+        return tf_string(arithmetic(inner, scope))
     if call := re.fullmatch(r'join\("(.*?)", (.+)\)', text):
         return call.group(1).join(tf_string(item) for item in resolve(call.group(2), scope))
     return tf_string(resolve(text, scope))
+
+
+def arithmetic(text: str, scope: dict[str, dict]) -> float:
+    """`var.a * 60`, `floor(var.b * 2 / 3)`: numbers, variables, + - * /, parentheses and floor() only."""
+    assert re.fullmatch(r"[\w.\s*/+()-]+", text), f"extend the test's evaluator for {text!r}"
+    values = {}
+
+    def name(match):
+        key = f"_{len(values)}"
+        values[key] = resolve(match.group(0), scope)
+        return key
+
+    python = re.sub(r"\b(?:var|local)\.[\w.]+", name, text).replace("floor(", "_floor(")
+    assert set(re.findall(r"[A-Za-z_]\w*", python)) <= {*values, "_floor"}, f"extend the evaluator for {text!r}"
+    return eval(python, {"__builtins__": {}}, {**values, "_floor": math.floor})
 
 
 def resolve(path: str, scope: dict[str, dict]) -> object:
@@ -139,7 +158,8 @@ def check_contract_names(module) -> list[str]:
     expected = {
         "namespace": constants.NAMESPACE,
         "metric_names": constants.METRIC_NAMES,
-        "high_titles": {"cpu": constants.HIGH_CPU, "mem": constants.HIGH_MEM},
+        # The high alarms Terraform creates: every signal whose query does not change with capacity.
+        "high_titles": {metric: constants.HIGH_TITLE[metric] for metric in ("cpu", "mem", "gpu", "latency")},
         "owner_tags": {constants.OWNER_TAG: constants.OWNER_VALUE},
         "deployment_tag_key": constants.DEPLOYMENT_TAG,
         "override_tag_prefix": constants.OVERRIDE_TAG_PREFIX,
@@ -176,8 +196,8 @@ def check_high_alarm_query(module) -> list[str]:
     query = module.resource("oci_monitoring_alarm", "high")["query"]
     metric_names = literal(module.locals["metric_names"])
     problems = []
-    for metric in ("cpu", "mem"):
-        for threshold in (80, 72.5):
+    for metric in literal(module.locals["high_titles"]):
+        for threshold in (80, 72.5, 1500):
             rendered = render_template(
                 query,
                 {

@@ -43,9 +43,14 @@ def plan(terraform, example, emulator_url, tfvars: dict | None = None):
 def test_the_shipped_tfvars_example_plans(terraform, example, emulator_url):
     result = plan(terraform, example, emulator_url)
     assert result.code == 0, result.text
-    # 13 resources plus one alarm per metric the example's two deployments keep (fraud has mem_alarm = false).
-    assert "Plan: 16 to add, 0 to change, 0 to destroy." in result.out
+    # 15 resources (13 + the reconcile schedule and its policy) plus one alarm per signal the example's deployments
+    # enable: churn cpu and mem, fraud cpu (mem_alarm = false), llm gpu and latency.
+    assert "Plan: 20 to add, 0 to change, 0 to destroy." in result.out
     assert re.search(r'autoscale_max_instances\s+= "8"', result.out)  # fraud's override, as a deployment tag
+    assert re.search(r'autoscale_signals\s+= "gpu,latency"', result.out)  # llm's signal switches, as a tag
+    assert "GPUCoreUtilization[1m]" in result.out and "PredictLatency[1m]" in result.out
+    assert "groupBy(resourceId).mean() > 2000" in result.out  # llm's latency objective is its alarm's threshold
+    assert "PredictRequestCount" not in result.out  # request alarms follow the count: the function's own
 
 
 def test_an_inconsistent_override_fails_the_plan(terraform, example, emulator_url):
@@ -64,3 +69,19 @@ def test_a_scaling_value_the_function_would_refuse_fails_the_plan(terraform, exa
     result = plan(terraform, example, emulator_url, {"scaling": {"scale_in_headroom": 1.5}})
     assert result.code == 1
     assert "scaling.scale_in_headroom must be in [0, 1]" in " ".join(result.err.split())
+
+
+def test_a_gpu_override_inconsistent_with_its_alarm_fails_the_plan(terraform, example, emulator_url):
+    deployments = {"llm": {"deployment_id": "ocid1.datasciencemodeldeployment.oc1.iad.aaaaaaaaexamplellm"}}
+    deployments["llm"]["overrides"] = {"signals": ["gpu"], "gpu_target": 80}  # above the 75 % GPU alarm
+    result = plan(terraform, example, emulator_url, {"deployments": deployments})
+    assert result.code == 1
+    assert "llm: GPU high threshold 75 is not above gpu_target 80" in " ".join(result.err.split())
+
+
+def test_an_unknown_signal_fails_the_plan(terraform, example, emulator_url):
+    deployments = {"llm": {"deployment_id": "ocid1.datasciencemodeldeployment.oc1.iad.aaaaaaaaexamplellm"}}
+    deployments["llm"]["overrides"] = {"signals": ["gpu", "disk"]}
+    result = plan(terraform, example, emulator_url, {"deployments": deployments})
+    assert result.code == 1
+    assert "overrides.signals must be a non-empty list of distinct signals" in " ".join(result.err.split())

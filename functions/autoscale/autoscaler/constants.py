@@ -1,5 +1,7 @@
 """Names shared by the function, the Terraform module and the alarms it creates."""
 
+import math
+
 NAMESPACE = "oci_datascience_modeldeploy"
 
 # Alarm notification titles: the routing contract kept from the 2022 sample.
@@ -7,8 +9,26 @@ HIGH_CPU = "model_deployment_high_cpu"
 LOW_CPU = "model_deployment_low_cpu"
 HIGH_MEM = "model_deployment_high_mem"
 LOW_MEM = "model_deployment_low_mem"
+# Serving signals (docs "Model Deployment Metrics"): GPU utilization per instance, requests and latency per deployment.
+HIGH_GPU = "model_deployment_high_gpu"
+LOW_GPU = "model_deployment_low_gpu"
+HIGH_REQUESTS = "model_deployment_high_requests"
+LOW_REQUESTS = "model_deployment_low_requests"
+HIGH_LATENCY = "model_deployment_high_latency"  # no low latency title: latency never scales in on its own
 
-METRIC_NAMES = {"cpu": "CpuUtilization", "mem": "MemoryUtilization"}
+# Signal -> metric of namespace oci_datascience_modeldeploy (docs "Model Deployment Metrics": CpuUtilization,
+# MemoryUtilization, GPUCoreUtilization in percent with dimensions resourceId and instanceId; PredictRequestCount,
+# a count with dimension resourceId only; PredictLatency in milliseconds with dimensions resourceId and result).
+METRIC_NAMES = {
+    "cpu": "CpuUtilization",
+    "mem": "MemoryUtilization",
+    "gpu": "GPUCoreUtilization",
+    "requests": "PredictRequestCount",
+    "latency": "PredictLatency",
+}
+SIGNALS = tuple(METRIC_NAMES)
+# The metrics with an instanceId dimension: without a grouping, their alarm has one stream per instance.
+PER_INSTANCE_METRICS = ("cpu", "mem", "gpu")
 
 # (metric, direction) for each routing title.
 ROUTES = {
@@ -16,8 +36,18 @@ ROUTES = {
     LOW_CPU: ("cpu", "down"),
     HIGH_MEM: ("mem", "up"),
     LOW_MEM: ("mem", "down"),
+    HIGH_GPU: ("gpu", "up"),
+    LOW_GPU: ("gpu", "down"),
+    HIGH_REQUESTS: ("requests", "up"),
+    LOW_REQUESTS: ("requests", "down"),
+    HIGH_LATENCY: ("latency", "up"),
 }
-LOW_TITLE = {"cpu": LOW_CPU, "mem": LOW_MEM}
+LOW_TITLE = {"cpu": LOW_CPU, "mem": LOW_MEM, "gpu": LOW_GPU, "requests": LOW_REQUESTS}
+HIGH_TITLE = {"cpu": HIGH_CPU, "mem": HIGH_MEM, "gpu": HIGH_GPU, "requests": HIGH_REQUESTS, "latency": HIGH_LATENCY}
+# The statistic of the alarms we write: the deployment's mean utilization or latency; requests are counted (sum of
+# the count over the interval: requests per minute at [1m]).
+STATISTICS = {"requests": "sum"}
+UNITS = {"cpu": "%", "mem": "%", "gpu": "%", "requests": "/min", "latency": " ms"}
 
 ACTIONABLE_TYPES = ("OK_TO_FIRING", "REPEAT")
 ACKNOWLEDGED_TYPES = ("FIRING_TO_OK", "RESET")
@@ -28,6 +58,9 @@ OWNER_VALUE = "oci-md-autoscaler"
 DEPLOYMENT_TAG = "autoscale_deployment"
 # Per-deployment overrides: a deployment tag "autoscale_<setting>" overrides setting <setting>.
 OVERRIDE_TAG_PREFIX = "autoscale_"
+# Opt a deployment in ("true": the reconcile manages it without a high alarm) or out ("false": the function
+# leaves it alone, alarms and reconcile alike). Absent: managed while an autoscaler high alarm watches it.
+MANAGED_TAG = "autoscale_managed"
 # Scaling state the function writes on the deployment in the same update as the change.
 STATE_LAST_UP_TAG = "autoscale_state_last_up"
 STATE_LAST_DOWN_TAG = "autoscale_state_last_down"
@@ -41,8 +74,25 @@ STATE_TARGET_TAG = "autoscale_state_target"
 STATE_WRITER_TAG = "autoscale_state_writer"
 
 # Valid range of each metric's values; a message outside it is refused (docs: "Model Deployment
-# Metrics": CpuUtilization and MemoryUtilization are percentages).
-VALUE_RANGES = {"cpu": (0.0, 100.0), "mem": (0.0, 100.0)}
+# Metrics": CpuUtilization, MemoryUtilization and GPUCoreUtilization are percentages; PredictRequestCount is a
+# count and PredictLatency milliseconds, neither below 0).
+VALUE_RANGES = {
+    "cpu": (0.0, 100.0),
+    "mem": (0.0, 100.0),
+    "gpu": (0.0, 100.0),
+    "requests": (0.0, math.inf),
+    "latency": (0.0, math.inf),
+}
+
+
+def mql_number(value: float) -> str:
+    """A threshold as MQL and Terraform's tostring() write it: no exponent, at most two decimals (1200, 27, 72.5)."""
+    return f"{value:.2f}".rstrip("0").rstrip(".")
+
+
+def show(metric: str, value: float) -> str:
+    """A value with its unit, for reasons: `92.3%`, `2100/min`, `812 ms`."""
+    return f"{value:g}{UNITS[metric]}"
 
 
 def alarm_query(metric: str, deployment_id: str, operator: str, threshold: float) -> str:
@@ -50,8 +100,11 @@ def alarm_query(metric: str, deployment_id: str, operator: str, threshold: float
 
     Model deployment metrics carry the dimensions resourceId and instanceId (docs: "Model Deployment
     Metrics"), so without a grouping the query is one stream per instance. `.groupBy(resourceId)`
-    aggregates the instances of the deployment into one stream (docs: "Using groupBy(x) in a Query")."""
+    aggregates the instances of the deployment into one stream (docs: "Using groupBy(x) in a Query").
+    PredictRequestCount (resourceId only) and PredictLatency (resourceId, result) get the same form: one stream
+    per deployment, all results together."""
+    statistic = STATISTICS.get(metric, "mean")
     return (
-        f'{METRIC_NAMES[metric]}[1m]{{resourceId = "{deployment_id}"}}.groupBy(resourceId).mean() '
-        f"{operator} {threshold:g}"
+        f'{METRIC_NAMES[metric]}[1m]{{resourceId = "{deployment_id}"}}.groupBy(resourceId).{statistic}() '
+        f"{operator} {mql_number(threshold)}"
     )

@@ -15,6 +15,16 @@ FIXED_SHAPES = {
     "VM.Standard2.8": (8, 120),
     "VM.Standard2.16": (16, 240),
 }
+# GPUs per instance of the GPU shapes (docs "Compute Shapes"): what a GPU rung up or down multiplies. Their OCPUs and
+# memory are left out of FIXED_SHAPES on purpose: cost mode compares CPU shapes by price, not GPU shapes.
+GPU_COUNTS = {
+    "VM.GPU2.1": 1,
+    "VM.GPU3.1": 1,
+    "VM.GPU3.2": 2,
+    "VM.GPU3.4": 4,
+    "VM.GPU.A10.1": 1,
+    "VM.GPU.A10.2": 2,
+}
 
 
 class Shape(BaseModel):
@@ -31,6 +41,11 @@ class Shape(BaseModel):
         if self.ocpus is not None:
             return self.ocpus, self.memory_gbs
         return FIXED_SHAPES.get(self.name)
+
+    @property
+    def gpus(self) -> int | None:
+        """GPUs of one instance, or None for a shape we do not know to have GPUs."""
+        return GPU_COUNTS.get(self.name)
 
     def __str__(self) -> str:
         if self.ocpus is None:
@@ -80,9 +95,9 @@ class DeploymentState:
 
 @dataclass(frozen=True)
 class Signal:
-    metric: str  # "cpu" | "mem"
+    metric: str  # "cpu" | "mem" | "gpu" | "requests" | "latency" (constants.METRIC_NAMES)
     direction: str  # "up" | "down"
-    observed: float | None  # the metric value that fired the alarm, when the message carries it
+    observed: float | None  # the value that fired the alarm, when the message carries it (requests: per minute)
     event_key: str
     alarm_time: float  # epoch seconds
     per_instance: bool = False  # the alarm watches each instance's stream: `observed` is one instance's value

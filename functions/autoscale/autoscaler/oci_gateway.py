@@ -11,6 +11,7 @@ from oci.data_science import models as ds
 from oci.monitoring import models as mon
 
 from .constants import (
+    NAMESPACE,
     OWNER_TAG,
     OWNER_VALUE,
     STATE_EVENTS_TAG,
@@ -63,6 +64,19 @@ class Deployment:
     etag: str
     tags: dict[str, str]
     raw: ds.ModelDeployment  # kept so an update preserves every field we do not change
+
+
+@dataclass(frozen=True)
+class ListedAlarm:
+    """An alarm as ListAlarms summarises it (no message format: get_alarm has the full alarm)."""
+
+    id: str
+    display_name: str
+    notification_title: str | None
+    compartment_id: str
+    metric_compartment_id: str
+    query: str
+    tags: dict[str, str]
 
 
 class OciGateway:
@@ -233,6 +247,61 @@ class OciGateway:
                 return
             if error.status != 409 or self.monitoring.get_alarm(alarm_id).data.lifecycle_state not in GONE:
                 raise
+
+    # -- the periodic reconcile (reconcile.py): a compartment at a time, never a call per deployment to find them --
+
+    def list_deployments(self, compartment_id: str) -> list[Deployment]:
+        """Every model deployment of a compartment (ListModelDeployments, all pages). The summaries carry the
+        configuration and tags but no etag: re-read a deployment (get_deployment) before updating it."""
+        found, page = [], None
+        while True:
+            response = self.data_science.list_model_deployments(compartment_id, page=page, limit=100)
+            for raw in response.data:
+                tags = dict(raw.freeform_tags or {})
+                found.append(Deployment(_state(raw, tags), "", tags, raw))
+            page = response.next_page
+            if not page:
+                return found
+
+    def list_alarm_summaries(self, compartment_id: str) -> list[ListedAlarm]:
+        """Every ACTIVE alarm of a compartment (ListAlarms, all pages), with its tags: one listing per tick
+        instead of one per deployment and alarm name."""
+        found, page = [], None
+        while True:
+            response = self.monitoring.list_alarms(compartment_id, lifecycle_state="ACTIVE", page=page, limit=1000)
+            found += [
+                ListedAlarm(
+                    a.id,
+                    a.display_name,
+                    a.notification_title,
+                    a.compartment_id,
+                    a.metric_compartment_id,
+                    a.query,
+                    dict(a.freeform_tags or {}),
+                )
+                for a in response.data
+            ]
+            page = response.next_page
+            if not page:
+                return found
+
+    def metric_series(self, compartment_id: str, query: str, start: float, end: float, resolution: str):
+        """SummarizeMetricsData: {resourceId: {window end, epoch seconds: value}} for every stream of the query.
+
+        One call answers every deployment of the compartment when the query groups by resourceId. Limits
+        (MetricData, SummarizeMetricsDataDetails docstrings, SDK 2.189.0): at most 100,000 datapoints and 2,000
+        streams per answer; a range of at most 7 days at 1m, 30 at 5m, 90 at 1h; the caller splits the range."""
+        details = mon.SummarizeMetricsDataDetails(
+            namespace=NAMESPACE, query=query, start_time=_utc(start), end_time=_utc(end), resolution=resolution
+        )
+        series: dict[str, dict[float, float]] = {}
+        for stream in self.monitoring.summarize_metrics_data(compartment_id, details).data:
+            deployment_id = (stream.dimensions or {}).get("resourceId")
+            if deployment_id:
+                points = series.setdefault(deployment_id, {})
+                for point in stream.aggregated_datapoints or ():
+                    points[point.timestamp.timestamp()] = point.value
+        return series
 
 
 def retry_strategy(budget_seconds: float):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+from .constants import LOW_TITLE, show
 from .domain import Action, Capacity, Decision, DeploymentState, LowAlarm, Shape, Signal
 from .pricing import hourly_price
 from .settings import Policy
@@ -21,7 +22,7 @@ def decide(state: DeploymentState, signal: Signal, policy: Policy, now: float) -
     if signal.per_instance and signal.observed is not None:
         # One hot (or idle, or freshly started) instance says little about the deployment: step, don't size.
         notes.append(
-            f"{signal.metric} {signal.observed:g}% is one instance's reading (per-instance alarm), "
+            f"{signal.metric} {show(signal.metric, signal.observed)} is one instance's reading (per-instance alarm), "
             "not the deployment's: one step, no proportional sizing"
         )
         signal = replace(signal, observed=None)
@@ -43,6 +44,17 @@ def _last_change_failed(state: DeploymentState) -> bool:
     )
 
 
+def steady(state: DeploymentState) -> bool:
+    """Whether the deployment is one we size (ACTIVE, SINGLE_MODEL, FIXED_SIZE, instances known): only then do the
+    alarms the function owns follow its capacity."""
+    return (
+        state.deployment_type == "SINGLE_MODEL"
+        and state.lifecycle_state == "ACTIVE"
+        and state.scaling_policy == "FIXED_SIZE"
+        and state.capacity.instance_count >= 1
+    )
+
+
 def _decide(state: DeploymentState, signal: Signal, policy: Policy, now: float) -> Decision:
     if state.deployment_type != "SINGLE_MODEL":
         return Decision(Action.NONE, f"deployment type {state.deployment_type} is not supported (SINGLE_MODEL only)")
@@ -55,6 +67,10 @@ def _decide(state: DeploymentState, signal: Signal, policy: Policy, now: float) 
     if current.instance_count < 1:
         return Decision(Action.NONE, f"deployment reports {current.instance_count} instances")
     hold = Decision(Action.NONE, "", None, _low_alarm_for(current, signal.metric, policy))
+    if signal.metric not in policy.signals:
+        enabled = ", ".join(policy.signals)
+        reason = f"the {signal.metric} signal is not enabled for this deployment (signals: {enabled})"
+        return replace(hold, reason=reason)
     if signal.event_key in state.recent_events:
         return replace(hold, reason=f"alarm event {signal.event_key} already handled (redelivery)")
     age = now - signal.alarm_time
@@ -70,8 +86,12 @@ def _decide(state: DeploymentState, signal: Signal, policy: Policy, now: float) 
         # The low alarm may have been set for another capacity (the other metric changed it since).
         threshold = low_threshold(current, signal.metric, policy)
         if signal.observed >= threshold:
-            reason = f"{signal.metric} {signal.observed:g}% is not below {threshold:g}%, this capacity's low threshold"
+            value, limit = show(signal.metric, signal.observed), show(signal.metric, threshold)
+            reason = f"{signal.metric} {value} is not below {limit}, this capacity's low threshold"
             return replace(hold, reason=reason)
+    if signal.metric == "latency" and signal.observed is not None and signal.observed <= policy.latency_slo_ms:
+        slo = show("latency", policy.latency_slo_ms)
+        return replace(hold, reason=f"latency {show('latency', signal.observed)} is within the {slo} SLO")
 
     mode = policy.mode(signal.metric)
     if mode == "horizontal":
@@ -120,31 +140,63 @@ def ladder_index(shape: Shape, ladder: tuple[Shape, ...]) -> int | None:
 
 
 def low_threshold(capacity: Capacity, metric: str, policy: Policy) -> float:
-    """Utilization below which this capacity steps down: the configured low threshold, raised to where
+    """Value below which this capacity steps down: the configured low threshold, raised to where
     the next smaller capacity would still run at `scale_in_headroom` x target (so a scale-in can never
-    push utilization back over the target, and idle capacity at 30 % on 4 instances is not kept)."""
+    push utilization back over the target, and idle capacity at 30 % on 4 instances is not kept).
+
+    Requests: the deployment's rate per minute at which one instance fewer would still serve at most
+    headroom x requests_target each, floor(requests_target x (count - 1) x headroom). Latency has none."""
+    if metric == "latency":
+        return 0.0
     configured = policy.low_threshold(metric)
     mode = policy.mode(metric)
+    target = policy.target(metric)
+    if metric == "requests":  # a rate of the whole deployment: the target scales with the count
+        target *= capacity.instance_count
+    ladder = policy.ladder(metric)
     if mode == "horizontal" and capacity.instance_count > 1:
         ratio = (capacity.instance_count - 1) / capacity.instance_count
-    elif mode == "vertical" and (index := ladder_index(capacity.shape, policy.shape_ladder)):
-        now, lower = capacity.shape.size, policy.shape_ladder[index - 1].size
-        position = 0 if metric == "cpu" else 1
-        ratio = lower[position] / now[position] if now and lower else 0.0
+    elif mode == "vertical" and (index := ladder_index(capacity.shape, ladder)):
+        now, lower = _amount(capacity.shape, metric), _amount(ladder[index - 1], metric)
+        ratio = lower / now if now and lower else 0.0
     elif mode == "cost" and (ratios := _step_down_ratios(capacity, policy)):
         ratio = max(ratios)  # the smallest step down
     else:
         return configured
-    return max(configured, math.floor(policy.target(metric) * ratio * policy.scale_in_headroom))
+    return max(configured, math.floor(target * ratio * policy.scale_in_headroom))
+
+
+def high_request_threshold(capacity: Capacity, policy: Policy) -> float:
+    """Requests per minute above which the deployment's instances serve more than requests_target each."""
+    return policy.requests_target * capacity.instance_count
+
+
+def _amount(shape: Shape, metric: str) -> float | None:
+    """What one instance of `shape` has of the resource `metric` measures: OCPUs, memory GB or GPUs."""
+    if metric == "gpu":
+        return shape.gpus
+    size = shape.size
+    return None if size is None else size[1 if metric == "mem" else 0]
+
+
+def low_alarm_for(capacity: Capacity, metric: str, policy: Policy) -> LowAlarm:
+    """Whether the low alarm of `metric` should exist at this capacity (LEAVE: not ours to judge here)."""
+    return _low_alarm_for(capacity, metric, policy)
 
 
 def _low_alarm_for(capacity: Capacity, metric: str, policy: Policy) -> LowAlarm:
+    if metric not in LOW_TITLE:  # latency never scales in: it has no low alarm
+        return LowAlarm.LEAVE
+    if metric not in policy.signals:
+        return LowAlarm.REMOVE
     mode = policy.mode(metric)
     if mode == "horizontal":
+        if metric == "requests" and low_threshold(capacity, metric, policy) <= 0:
+            return LowAlarm.REMOVE  # headroom 0: requests never scale in
         return LowAlarm.ENSURE if capacity.instance_count > policy.min_instances else LowAlarm.REMOVE
     if mode == "cost":  # the floor: min_instances, and the bottom rung unless memory owns the rungs
         return LowAlarm.ENSURE if _steps_down(capacity, policy) else LowAlarm.REMOVE
-    index = ladder_index(capacity.shape, policy.shape_ladder)
+    index = ladder_index(capacity.shape, policy.ladder(metric))
     if index is None:
         return LowAlarm.LEAVE
     return LowAlarm.ENSURE if index > 0 else LowAlarm.REMOVE
@@ -171,7 +223,7 @@ def _growth(signal: Signal, policy: Policy) -> tuple[float, str]:
     costs another full update of overload (~10 min); growing too much costs the idle capacity until the
     low alarm takes it back. So a saturated reading grows by saturated_scale_factor."""
     target = policy.target(signal.metric)
-    basis = f"{signal.metric} {signal.observed:g}% vs target {target:g}%"
+    basis = f"{signal.metric} {show(signal.metric, signal.observed)} vs target {show(signal.metric, target)}"
     factor = signal.observed / target
     if signal.observed >= SATURATED_PERCENT and policy.saturated_scale_factor > factor:
         factor = policy.saturated_scale_factor
@@ -186,12 +238,23 @@ def _horizontal(current: Capacity, signal: Signal, policy: Policy):
             return Action.NONE, None, f"already at max_instances ({policy.max_instances})"
         desired = count + 1
         basis = "+1 (no deployment-level value in the alarm)"
-        if signal.observed is not None:
+        if signal.metric == "latency":
+            basis = _too_slow(signal, policy)
+        elif signal.metric == "requests" and signal.observed is not None:
+            # A rate, not a utilization: it is not capped at the capacity, so it sizes exactly.
+            target = policy.requests_target
+            needed = math.ceil(signal.observed / target - 1e-9)
+            basis = f"requests {show('requests', signal.observed)} at {target:g}/min per instance need {needed}"
+            if needed <= count:
+                return Action.NONE, None, f"{basis}: {count} already serve them (an alarm set for a smaller capacity)"
+            desired = needed
+        elif signal.observed is not None:
             # Like the Kubernetes HPA: enough instances to bring utilization back to the target.
             factor, basis = _growth(signal, policy)
             desired = max(desired, math.ceil(count * factor - 1e-9))
         desired = min(desired, policy.max_instances)
-        return Action.SCALE_OUT, replace(current, instance_count=desired), f"scale out {count} -> {desired}: {basis}"
+        verb = "step out" if signal.metric == "latency" else "scale out"
+        return Action.SCALE_OUT, replace(current, instance_count=desired), f"{verb} {count} -> {desired}: {basis}"
     if count <= policy.min_instances:
         return Action.NONE, None, f"already at min_instances ({policy.min_instances})"
     return (
@@ -201,8 +264,15 @@ def _horizontal(current: Capacity, signal: Signal, policy: Policy):
     )
 
 
+def _too_slow(signal: Signal, policy: Policy) -> str:
+    """Latency says "too slow", not "how much more": one step, and the reason says how slow."""
+    slo = show("latency", policy.latency_slo_ms)
+    value = "" if signal.observed is None else f" {show('latency', signal.observed)}"
+    return f"latency{value} over the {slo} SLO (one step: latency does not say how much more)"
+
+
 def _vertical(current: Capacity, signal: Signal, policy: Policy):
-    ladder = policy.shape_ladder
+    ladder = policy.ladder(signal.metric, current.shape)
     index = ladder_index(current.shape, ladder)
     if index is None:
         return Action.NONE, None, f"shape {current.shape} is not on the shape ladder ({', '.join(map(str, ladder))})"
@@ -215,11 +285,8 @@ def _vertical(current: Capacity, signal: Signal, policy: Policy):
             return Action.NONE, None, f"already on the bottom rung ({current.shape})"
         shape, action = ladder[index - 1], Action.SHAPE_DOWN
     level = "high" if signal.direction == "up" else "low"
-    return (
-        action,
-        replace(current, shape=shape),
-        f"{action.value.replace('_', ' ')} {current.shape} -> {shape}: {level} {signal.metric}",
-    )
+    why = _too_slow(signal, policy) if signal.metric == "latency" else f"{level} {signal.metric}"
+    return action, replace(current, shape=shape), f"{action.value.replace('_', ' ')} {current.shape} -> {shape}: {why}"
 
 
 def _cost_aware(current: Capacity, signal: Signal, policy: Policy):

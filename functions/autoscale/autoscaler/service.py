@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import re
 import secrets
 import time
@@ -10,12 +9,11 @@ from dataclasses import asdict, dataclass
 
 from .constants import (
     ACTIONABLE_TYPES,
-    DEPLOYMENT_TAG,
     LOW_TITLE,
+    MANAGED_TAG,
     METRIC_NAMES,
     NAMESPACE,
-    OWNER_TAG,
-    OWNER_VALUE,
+    PER_INSTANCE_METRICS,
     ROUTES,
     STATE_EVENTS_TAG,
     STATE_HOLD_TAG,
@@ -24,12 +22,23 @@ from .constants import (
     STATE_TARGET_TAG,
     STATE_WRITER_TAG,
     VALUE_RANGES,
-    alarm_query,
 )
 from .domain import Action, Decision, LowAlarm, Signal
+from .history import alarm_floor
 from .messages import AlarmMessage, Target
 from .oci_gateway import Alarm, Conflict, Deployment, OciGateway, OciRefused
-from .policy import decide, low_threshold
+from .owned_alarms import (
+    AlarmTemplate,
+    Wanted,
+    alarm_details,
+    converge,
+    converge_one,
+    owned_alarm_name,
+    request_alarms,
+    wanted_alarms,
+)
+from .plan import opted
+from .policy import decide, low_threshold, steady
 from .queries import Condition, condition
 from .settings import ConfigError, Settings
 
@@ -51,6 +60,7 @@ class Outcome:
     before: str | None = None
     after: str | None = None
     low_alarm: str | None = None
+    owned_alarms: dict[str, str] | None = None  # other alarms the function owns, converged with it (requests)
     work_request_id: str | None = None
     dry_run: bool = False
     duration_ms: float = 0.0
@@ -113,14 +123,25 @@ def _handle_target(message, target: Target, alarm, settings, gateway, now, outco
     if not _filters_on_deployment(alarm.query) and state.compartment_id != alarm.metric_compartment_id:
         raise Refused("deployment is outside the compartment the alarm watches")
     try:
+        if opted(deployment.tags) is False:
+            raise Refused(f"deployment opted out of autoscaling (tag {MANAGED_TAG}=false)")
         policy = settings.policy.with_overrides(deployment.tags)
-    except ConfigError as error:
+    except (ConfigError, ValueError) as error:
         raise Refused(f"deployment override tags: {error}") from None
+    # Schedules and forecasts only raise the least instance count that scale-in may reach (history.py, plan.py).
+    floor = alarm_floor(policy, deployment.state, direction, settings, gateway, now)
+    policy, floor_note = floor.apply(policy), floor.note(policy)
 
     alarm_time = message.timestamp_epoch_millis / 1000
-    signal = Signal(metric, direction, target.observed, message.event_key, alarm_time, not rule.per_deployment)
+    observed = target.observed
+    if metric == "requests" and observed is not None:  # a count over the query's interval: per minute
+        observed = round(observed / rule.interval_minutes, 2)
+    per_instance = not rule.per_deployment and metric in PER_INSTANCE_METRICS  # one stream per instance
+    signal = Signal(metric, direction, observed, message.event_key, alarm_time, per_instance)
     decision = decide(state, signal, policy, now)
     outcome.action, outcome.reason = decision.action.value, decision.reason
+    if floor_note:
+        outcome.reason += f"; {floor_note}"
     outcome.before = str(state.capacity)
     outcome.after = str(decision.target or state.capacity)
     if settings.dry_run:
@@ -154,11 +175,24 @@ def _handle_target(message, target: Target, alarm, settings, gateway, now, outco
         outcome.status = "applied"
         last_change = now
     capacity = decision.target or state.capacity
-    threshold = low_threshold(capacity, metric, policy)
     generation = f"{capacity}|{last_change}"
-    outcome.low_alarm = _sync_low_alarm(
-        decision, threshold, alarm, metric, target.deployment_id, generation, settings, gateway
-    )
+    template = AlarmTemplate.of(alarm)
+    if decision.low_alarm is LowAlarm.LEAVE or metric not in LOW_TITLE:
+        outcome.low_alarm = "unchanged"
+    else:
+        threshold = low_threshold(capacity, metric, policy) if decision.low_alarm is LowAlarm.ENSURE else None
+        want = Wanted(metric, "down", threshold)
+        outcome.low_alarm = converge_one(gateway, template, target.deployment_id, want, generation, settings)
+    # The request alarms follow the instance count, whichever signal changed it: converged on every alarm of the
+    # deployment while it scales on requests (or, once disabled, when one of them fires: then they go).
+    others = []
+    if steady(state) and ("requests" in policy.signals or metric == "requests"):
+        others += [want for want in request_alarms(capacity, policy) if want.direction == "up" or metric != "requests"]
+    if steady(state) and metric == "latency" and decision.target is not None:
+        # Latency has no low alarm of its own: the low alarms of the deployment's other signals follow its step.
+        others += wanted_alarms(capacity, policy, [m for m in policy.signals if m in ("cpu", "mem", "gpu")])
+    if others:
+        outcome.owned_alarms = converge(gateway, template, target.deployment_id, others, generation, settings)
 
 
 def _last_change(state) -> float | None:
@@ -186,6 +220,8 @@ def _verify_alarm(alarm: Alarm | None, title: str, metric: str, direction: str, 
     rule = condition(alarm.query)
     if rule is None or rule.direction != direction:
         raise Refused(f"alarm query has no {'>' if direction == 'up' else '<'} threshold for a {title} alarm")
+    if metric == "requests" and rule.statistic != "sum":
+        raise Refused(f"a request alarm must count the requests (.sum()), not .{rule.statistic}()")
     if target.observed is not None and not rule.holds(target.observed):
         raise Refused(
             f"value {target.observed:g} does not meet the alarm's own trigger ({rule.operator} {rule.threshold:g})"
@@ -223,67 +259,12 @@ def _state_tags(deployment: Deployment, decision: Decision, signal: Signal, now:
 
 
 def low_alarm_name(metric: str, deployment_id: str) -> str:
-    return f"{LOW_TITLE[metric]}-{deployment_id}"
+    return owned_alarm_name(LOW_TITLE[metric], deployment_id)
 
 
 def low_alarm_details(source: Alarm, metric: str, deployment_id: str, threshold: float, settings: Settings) -> dict:
-    """The scale-down alarm for one deployment, modelled on the high alarm that fired."""
-    return {
-        "display_name": low_alarm_name(metric, deployment_id),
-        "compartment_id": source.compartment_id,
-        "metric_compartment_id": source.metric_compartment_id,
-        "namespace": NAMESPACE,
-        "query": alarm_query(metric, deployment_id, "<", threshold),
-        "severity": source.severity,
-        "destinations": list(source.destinations),
-        "is_enabled": True,
-        "pending_duration": settings.low_alarm_pending_duration,
-        "repeat_notification_duration": settings.low_alarm_repeat_duration,
-        "notification_title": LOW_TITLE[metric],
-        "message_format": source.message_format,
-        # One stream (groupBy(resourceId) of one deployment): split or grouped send the same message, but OCI
-        # lists per-stream states only for split alarms ("Listing Metric Stream Status in an Alarm").
-        "is_notifications_per_metric_dimension_enabled": True,
-        "body": f"{METRIC_NAMES[metric]} below {threshold:g}% on {deployment_id}: the autoscaler scales it down.",
-        "freeform_tags": {OWNER_TAG: OWNER_VALUE, DEPLOYMENT_TAG: deployment_id},
-    }
-
-
-def _sync_low_alarm(decision, threshold, source, metric, deployment_id, generation, settings, gateway) -> str:
-    """Converge to: exactly one owned low alarm above the floor, at this capacity's threshold; none at the floor.
-
-    Safe with concurrent invocations (OCI runs them in separate containers): the create carries a retry
-    token derived from what the alarm is for (deployment, metric, query, last change), so OCI answers
-    concurrent creates of the same alarm with one alarm; and after a create the owned alarms are listed
-    again and all but the one with the smallest OCID (a rule every invocation agrees on) are deleted."""
-    if decision.low_alarm is LowAlarm.LEAVE:
-        return "unchanged"
-    name = low_alarm_name(metric, deployment_id)
-    existing = gateway.owned_alarms(source.compartment_id, name)
-    if decision.low_alarm is LowAlarm.REMOVE:
-        for alarm_id, _ in existing:
-            gateway.delete_alarm(alarm_id)
-        return "deleted" if existing else "absent"
-    details = low_alarm_details(source, metric, deployment_id, threshold, settings)
-    state = "exists"
-    if not existing:
-        token = hashlib.sha256(f"{deployment_id}|{metric}|{details['query']}|{generation}".encode()).hexdigest()
-        gateway.create_alarm(details, token[:32])
-        existing = gateway.owned_alarms(source.compartment_id, name)
-        if not existing:  # the token replayed an alarm deleted since (a retry token outlives its alarm)
-            gateway.create_alarm(details, token[32:])
-            existing = gateway.owned_alarms(source.compartment_id, name)
-        state = "created"
-    keep, *duplicates = sorted(existing)
-    for duplicate, _ in duplicates:
-        gateway.delete_alarm(duplicate)
-    if duplicates:
-        state += f" (removed {len(duplicates)} duplicate{'s' if len(duplicates) > 1 else ''})"
-    alarm_id, query = keep
-    if query != details["query"]:
-        gateway.update_alarm_query(alarm_id, details["query"], details["body"])
-        state += f", threshold now {threshold:g}%"
-    return state
+    """The scale-down alarm for one deployment, modelled on the high alarm that fired (owned_alarms.alarm_details)."""
+    return alarm_details(AlarmTemplate.of(source), Wanted(metric, "down", threshold), deployment_id, settings)
 
 
 def _short(error: Exception) -> str:

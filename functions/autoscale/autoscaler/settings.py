@@ -12,9 +12,12 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from .constants import OVERRIDE_TAG_PREFIX
+from .constants import OVERRIDE_TAG_PREFIX, SIGNALS
 from .domain import Shape
 from .pricing import DEFAULT_PRICES, Price, parse_prices
+from .schedule import max_count as _schedule_max
+from .schedule import parse as _parse_schedule
+from .schedule import zone as _zone
 
 ENV_PREFIX = "AUTOSCALE_"
 OCID = re.compile(r"^ocid1\.[a-z0-9_]+\.[a-z0-9_-]*\.[a-z0-9_-]*\.[A-Za-z0-9._-]+$")
@@ -24,6 +27,7 @@ ISO_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+
 PENDING_RANGE = (60, 3600)
 REPEAT_RANGE = (60, 30 * 86400)
 DEFAULT_LADDER = "VM.Standard.E4.Flex:1:16,VM.Standard.E4.Flex:2:32,VM.Standard.E4.Flex:4:64,VM.Standard.E4.Flex:8:128"
+DEFAULT_GPU_LADDER = "VM.GPU.A10.1,VM.GPU.A10.2"
 
 
 class ConfigError(ValueError):
@@ -39,6 +43,19 @@ def parse_ladder(value: object) -> tuple[Shape, ...]:
     if len(set(ladder)) != len(ladder):
         raise ValueError("the shape ladder repeats a rung")
     return ladder
+
+
+def parse_signals(value: object) -> tuple[str, ...]:
+    """`cpu,mem,gpu,requests,latency` (any non-empty subset, each once) into a tuple."""
+    if isinstance(value, str):
+        value = [item.strip() for item in value.split(",") if item.strip()]
+    signals = tuple(str(item).strip() for item in value)
+    unknown = [name for name in signals if name not in SIGNALS]
+    if unknown:
+        raise ValueError(f"unknown signal {unknown[0]!r}; expected some of {', '.join(SIGNALS)}")
+    if not signals or len(set(signals)) != len(signals):
+        raise ValueError("signals must name at least one signal, each once")
+    return signals
 
 
 Mode = Literal["horizontal", "vertical"]
@@ -70,27 +87,90 @@ class Policy(BaseModel):
     # Scale in while the smaller capacity would run at <= this share of the target (0: fixed low thresholds).
     scale_in_headroom: float = Field(0.9, ge=0, le=1)
     prices: Annotated[tuple[Price, ...], NoDecode] = parse_prices(DEFAULT_PRICES)  # used by cpu_mode=cost
+    # Instance floors by time of day and day of week (docs/schedules.md, e.g. "Mon-Fri 08:00-18:00=3"), read in
+    # time_zone (UTC or an IANA name); "" = none. Raised ahead of each window by the horizon (plan.py).
+    schedule: str = ""
+    time_zone: str = "UTC"
+    # Raise capacity ahead of the load the deployment's own CPU history shows, and hold scale-in before it
+    # (forecast.py); false = off.
+    predict: bool = True
+    # How long a deployment update takes: the lead time of a change planned ahead (horizon = interval + this).
+    update_seconds: int = Field(900, ge=0, le=7200)
 
-    _ladder = field_validator("shape_ladder", mode="before")(parse_ladder)
+    @field_validator("schedule")
+    @classmethod
+    def _valid_schedule(cls, value: str) -> str:
+        _parse_schedule(value)
+        return value
+
+    @field_validator("time_zone")
+    @classmethod
+    def _valid_zone(cls, value: str) -> str:
+        _zone(value)
+        return value
+
+    @model_validator(mode="after")
+    def _schedule_within_max(self) -> Policy:
+        if (most := _schedule_max(_parse_schedule(self.schedule))) > self.max_instances:
+            raise ValueError(f"schedule asks for {most} instances, above max_instances {self.max_instances}")
+        return self
+
+    # Which signals this deployment scales on: the function acts on (and keeps its own alarms for) these only.
+    signals: Annotated[tuple[str, ...], NoDecode] = ("cpu", "mem")
+    gpu_mode: Mode = "horizontal"  # vertical: one rung along gpu_shape_ladder
+    gpu_target: Percent = 60
+    gpu_low_threshold: Percent = 20
+    gpu_shape_ladder: Annotated[tuple[Shape, ...], NoDecode] = parse_ladder(DEFAULT_GPU_LADDER)
+    # Requests per instance per minute one instance should serve: scale out to ceil(rate / target).
+    requests_target: float = Field(600, gt=0, le=10_000_000)
+    # The latency objective in ms: the high-latency alarm's threshold (Terraform), never a reason to scale in.
+    latency_slo_ms: float = Field(1000, gt=0, le=3_600_000)
+    latency_mode: Mode = "horizontal"  # vertical: one rung up the ladder the current shape is on
+
+    _ladder = field_validator("shape_ladder", "gpu_shape_ladder", mode="before")(parse_ladder)
     _prices = field_validator("prices", mode="before")(parse_prices)
+    _signals = field_validator("signals", mode="before")(parse_signals)
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:
         if self.max_instances < self.min_instances:
             raise ValueError("max_instances must be >= min_instances")
-        for metric in ("cpu", "mem"):
+        for metric in ("cpu", "mem", "gpu"):
             if getattr(self, f"{metric}_low_threshold") >= getattr(self, f"{metric}_target"):
                 raise ValueError(f"{metric}_low_threshold must be below {metric}_target")
         return self
 
     def mode(self, metric: str) -> CpuMode:
-        return self.cpu_mode if metric == "cpu" else self.mem_mode
+        """How this signal scales; requests only horizontally (a request rate says nothing about a bigger shape)."""
+        return {"cpu": self.cpu_mode, "mem": self.mem_mode, "gpu": self.gpu_mode, "latency": self.latency_mode}.get(
+            metric, "horizontal"
+        )
 
     def target(self, metric: str) -> float:
-        return self.cpu_target if metric == "cpu" else self.mem_target
+        """Utilization % (cpu, mem, gpu), requests per instance per minute, or the latency objective in ms."""
+        return {
+            "cpu": self.cpu_target,
+            "mem": self.mem_target,
+            "gpu": self.gpu_target,
+            "requests": self.requests_target,
+            "latency": self.latency_slo_ms,
+        }[metric]
 
     def low_threshold(self, metric: str) -> float:
-        return self.cpu_low_threshold if metric == "cpu" else self.mem_low_threshold
+        """The configured floor of a low alarm's threshold; 0 where only the headroom rule sets it (requests)."""
+        return {"cpu": self.cpu_low_threshold, "mem": self.mem_low_threshold, "gpu": self.gpu_low_threshold}.get(
+            metric, 0.0
+        )
+
+    def ladder(self, metric: str, shape: Shape | None = None) -> tuple[Shape, ...]:
+        """The shape ladder of a signal: GPU rungs for gpu; for latency the ladder the current shape is on."""
+        if metric == "gpu" or (metric == "latency" and shape is not None and shape.name in self._gpu_names):
+            return self.gpu_shape_ladder
+        return self.shape_ladder
+
+    @property
+    def _gpu_names(self) -> set[str]:
+        return {rung.name for rung in self.gpu_shape_ladder}
 
     def _policy_values(self) -> dict:
         return {name: getattr(self, name) for name in Policy.model_fields}
@@ -122,8 +202,18 @@ class Settings(BaseSettings, Policy):
     monitoring_endpoint: str | None = None
     retry_budget_seconds: float = Field(10, gt=0, le=300)
     oci_timeout_seconds: float = Field(10, gt=0, le=60)
+    # The periodic reconcile (reconcile.py): how often the schedule invokes it (its horizon), how many days of
+    # CPU history the forecast reads (at 1h resolution: SummarizeMetricsData allows up to 90 days), and the time
+    # one tick may spend before it leaves the remaining deployments to the next (below the function timeout).
+    reconcile_interval_seconds: int = Field(3600, ge=300, le=86400)
+    history_days: int = Field(15, ge=1, le=90)
+    reconcile_budget_seconds: float = Field(60, gt=0, le=290)
     low_alarm_pending_duration: str = "PT10M"
     low_alarm_repeat_duration: str = "PT10M"
+    # Of the high alarms the function owns (requests: their threshold follows the instance count); the same
+    # values as Terraform's high alarms.
+    high_alarm_pending_duration: str = "PT1M"
+    high_alarm_repeat_duration: str = "PT5M"
 
     @field_validator("compartment_allowlist", mode="before")
     @classmethod
@@ -141,12 +231,12 @@ class Settings(BaseSettings, Policy):
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
-    @field_validator("low_alarm_pending_duration")
+    @field_validator("low_alarm_pending_duration", "high_alarm_pending_duration")
     @classmethod
     def _pending(cls, value: str) -> str:
         return _duration_within(value, PENDING_RANGE, "PT1M", "PT1H")
 
-    @field_validator("low_alarm_repeat_duration")
+    @field_validator("low_alarm_repeat_duration", "high_alarm_repeat_duration")
     @classmethod
     def _repeat(cls, value: str) -> str:
         return _duration_within(value, REPEAT_RANGE, "PT1M", "P30D")

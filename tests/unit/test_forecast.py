@@ -1,0 +1,130 @@
+"""The forecast (pure): it sees daily and weekly patterns ahead of time, and stays out, saying why, otherwise."""
+
+import math
+import random
+
+import pytest
+
+from autoscaler.forecast import Forecast, demand, forecast
+from autoscaler.plan import Floor, floor, horizon_seconds
+from autoscaler.settings import Policy
+
+HOUR, DAY = 3600, 86400
+NOW = 1_764_000_000 - 1_764_000_000 % DAY + 7 * HOUR + 15 * 60  # 07:15 UTC
+HORIZON = 75 * 60  # an hourly tick plus a 15 minute update
+
+
+def series(days: float, load, now: float = NOW) -> dict[float, float]:
+    """Hourly demand for `days` before `now`, keyed by window end; `load(hour_start)` in instance-%."""
+    last = math.floor(now / HOUR) * HOUR
+    return {end: load(end - HOUR) for end in range(int(last - days * DAY) + HOUR, int(last) + HOUR, HOUR)}
+
+
+def business_hours(start: float) -> float:
+    """150 instance-% from 08:00 to 18:00 UTC, 20 otherwise, with a little ripple."""
+    hour = (start % DAY) / HOUR
+    return (150 if 8 <= hour < 18 else 20) + 2 * math.sin(start / 5000)
+
+
+def test_a_daily_rise_is_foreseen_before_it_comes():
+    result = forecast(series(10, business_hours), NOW, HORIZON)
+    assert result.season == "daily" and not result.stays_out
+    assert result.peak == pytest.approx(150, abs=10)  # 08:00 is within 07:15 + 75 min
+    assert "daily pattern" in result.reason
+
+
+def test_outside_the_rise_the_forecast_is_the_quiet_level():
+    evening = NOW + 13 * HOUR  # 20:15: quiet until 21:30
+    result = forecast(series(10, business_hours, evening), evening, HORIZON)
+    assert result.peak == pytest.approx(20, abs=8)
+
+
+def test_a_weekly_pattern_beats_the_daily_one():
+    def weekdays_only(start):  # busy 08-18 on weekdays only: a daily model is wrong every Monday and weekend
+        weekday = int(start // DAY + 3) % 7  # 1970-01-01 was a Thursday
+        return business_hours(start) if weekday < 5 else 20.0
+
+    monday = NOW - ((NOW // DAY + 3) % 7) * DAY  # 07:15 on a Monday
+    result = forecast(series(21, weekdays_only, monday), monday, HORIZON)
+    assert result.season == "weekly" and result.peak == pytest.approx(150, abs=10)
+
+
+@pytest.mark.parametrize(
+    "history, reason",
+    [
+        ({}, "stays out: no CPU history"),
+        (series(2, business_hours), "stays out: 48 h of history, a pattern needs 72 h"),
+        (
+            {t: v for t, v in series(10, business_hours).items() if (t // HOUR) % 2},
+            "stays out: history has data for 50% of its hours",
+        ),
+        (series(10, lambda start: 40.0), "stays out: flat history, nothing to foresee"),
+        (
+            series(10, lambda start: random.Random(int(start)).uniform(10, 200)),
+            "stays out: no pattern (weekly: needs 14 days; daily error",
+        ),
+    ],
+)
+def test_it_stays_out_and_says_why(history, reason):
+    result = forecast(history, NOW, HORIZON)
+    assert result.stays_out and result.peak is None
+    assert result.reason.startswith(reason), result.reason
+
+
+def test_a_history_above_what_the_deployment_can_show_is_not_used():
+    result = forecast(series(10, lambda s: 60 * business_hours(s)), NOW, HORIZON, ceiling=400)
+    assert result.stays_out and "above what the deployment can show" in result.reason
+
+
+def test_a_random_walk_shows_no_pattern():
+    walk, level = {}, 80.0
+    rng = random.Random(7)
+    for end, _ in series(10, lambda s: 0).items():
+        level = min(390, max(5, level + rng.gauss(0, 15)))
+        walk[end] = level
+    assert forecast(walk, NOW, HORIZON).stays_out
+
+
+def test_only_data_known_now_is_used():
+    history = series(10, business_hours)
+    future = {NOW + HOUR * k: 9999.0 for k in range(1, 5)}
+    assert forecast({**history, **future}, NOW, HORIZON) == forecast(history, NOW, HORIZON)
+
+
+def test_demand_converts_an_hours_sum_of_one_minute_datapoints():
+    assert demand(60 * 75.0 * 2) == 150.0  # two instances at 75 % for an hour
+
+
+# --- the floor (plan.py): schedule and forecast together, within min and max instances ----------------------------
+
+
+def test_the_floor_is_the_larger_of_schedule_and_forecast_capped_at_max():
+    policy = Policy(schedule="Daily 08:00-09:00=2", max_instances=4)
+    assert floor(policy, NOW, HORIZON).count == 2
+    assert "'Daily 08:00-09:00=2' from" in floor(policy, NOW, HORIZON).schedule
+    foreseen = Forecast(150.0, "daily pattern")
+    assert floor(policy, NOW, HORIZON, foreseen).count == 3  # ceil(150 / 60)
+    assert floor(policy, NOW, HORIZON, Forecast(1000.0, "daily pattern")).count == 4
+    assert "capped at max_instances 4" in floor(policy, NOW, HORIZON, Forecast(1000.0, "x")).forecast
+
+
+def test_a_forecast_that_stays_out_never_lowers_the_floor():
+    policy = Policy(min_instances=2)
+    assert floor(policy, NOW, HORIZON, Forecast(None, "stays out: no CPU history")).count == 2
+    assert floor(policy, NOW, HORIZON, Forecast(10.0, "daily pattern")).count == 2
+
+
+def test_vertical_cpu_has_no_instance_floor():
+    policy = Policy(cpu_mode="vertical", schedule="Daily=3")
+    assert floor(policy, NOW, HORIZON, Forecast(500.0, "x")) == Floor(1)
+
+
+def test_the_floor_raises_min_instances_for_scale_in_only_when_above_it():
+    policy = Policy(min_instances=1, max_instances=4)
+    assert Floor(3).apply(policy).min_instances == 3
+    assert Floor(1).apply(policy) is policy
+    assert Floor(3, "x").note(policy) == "floor 3 instances (schedule x)"
+
+
+def test_the_horizon_is_the_interval_plus_the_update_time():
+    assert horizon_seconds(Policy(update_seconds=900), 3600) == 4500
