@@ -30,19 +30,18 @@ its closed loop: one call per tick, the same settings and gateway as the alarm p
 from __future__ import annotations
 
 import hashlib
-import secrets
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 
 from . import plan
-from .constants import DEPLOYMENT_TAG, HIGH_TITLE, MANAGED_TAG, OWNER_TAG, OWNER_VALUE, STATE_WRITER_TAG
+from .constants import DEPLOYMENT_TAG, HIGH_TITLE, MANAGED_TAG, OWNER_TAG, OWNER_VALUE
 from .domain import Action, Decision, LowAlarm, Signal
 from .history import predict, read_history
-from .oci_gateway import Conflict, Deployment, ListedAlarm, OciRefused
+from .oci_gateway import Deployment, ListedAlarm
 from .owned_alarms import AlarmTemplate, Wanted, alarm_details, converge, owned_alarm_name, owned_titles, wanted_alarms
 from .policy import steady
-from .service import RESOURCE_FILTER, _last_change, _short, _state_tags
+from .service import RESOURCE_FILTER, _last_change, _short, apply_change
 from .settings import ConfigError, Settings
 from .tick import ReconcileRequest
 
@@ -333,23 +332,12 @@ def _act(work: _Work, settings: Settings, gateway, now: float, key: str) -> None
             return
         decision = Decision(Action.SCALE_OUT, outcome.reason, work.target, LowAlarm.ENSURE)
         signal = Signal("cpu", "up", None, key, now)
-        writer = secrets.token_hex(8)
-        try:
-            tags = _state_tags(current, decision, signal, now, writer)
-            outcome.work_request_id = gateway.update_deployment(current, work.target, tags)
-        except OciRefused as refusal:
-            outcome.status, outcome.after = "refused", outcome.before
-            outcome.reason = f"OCI refused the update, nothing changed ({refusal}); {outcome.reason}"
+        applied = apply_change(gateway, current, decision, signal, now)
+        outcome.work_request_id = applied.work_request_id
+        if applied.status != "applied":
+            outcome.status, outcome.after = applied.status, outcome.before
+            outcome.reason = f"{applied.note}; {outcome.reason}"
             return
-        except Conflict as conflict:
-            again = gateway.get_deployment(state.id)
-            if again is None or again.tags.get(STATE_WRITER_TAG) != writer:
-                mine = again is not None and key in again.state.recent_events
-                outcome.status, outcome.after = ("noop" if mine else "conflict"), outcome.before
-                outcome.reason = (
-                    f"tick {key} was applied by a concurrent tick" if mine else f"changed concurrently ({conflict})"
-                )
-                return
         outcome.status = "applied"
         last_change = now
     if work.stale:

@@ -150,28 +150,14 @@ def _handle_target(message, target: Target, alarm, settings, gateway, now, outco
         return
     last_change = _last_change(state)
     if decision.target is not None:
-        writer = secrets.token_hex(8)
-        try:
-            tags = _state_tags(deployment, decision, signal, now, writer)
-            outcome.work_request_id = gateway.update_deployment(deployment, decision.target, tags)
-        except OciRefused as refusal:
-            outcome.status, outcome.after = "refused", outcome.before
-            outcome.reason = f"OCI refused the update, nothing changed ({refusal}); {decision.reason}"
+        applied = apply_change(gateway, deployment, decision, signal, now)
+        outcome.work_request_id = applied.work_request_id
+        if applied.status != "applied":
+            outcome.status, outcome.after = applied.status, outcome.before
+            outcome.reason = f"{applied.note}; {decision.reason}"
             return
-        except Conflict as conflict:
-            current = gateway.get_deployment(state.id)
-            if current is not None and current.tags.get(STATE_WRITER_TAG) == writer:
-                outcome.reason += " (confirmed on re-read: the SDK retried an update whose response was lost)"
-            elif current is not None and signal.event_key in current.state.recent_events:
-                # A concurrent delivery of the same event won the race: its change and its low alarm are its own.
-                outcome.status, outcome.after = "noop", outcome.before
-                outcome.reason = f"alarm event {signal.event_key} was applied by a concurrent invocation"
-                return
-            else:
-                # Another invocation changed the deployment first: its change answers this load too.
-                outcome.status, outcome.after = "conflict", outcome.before
-                outcome.reason = f"not applied, deployment changed concurrently ({conflict}); {decision.reason}"
-                return
+        if applied.note:
+            outcome.reason += f" ({applied.note})"
         outcome.status = "applied"
         last_change = now
     capacity = decision.target or state.capacity
@@ -193,6 +179,37 @@ def _handle_target(message, target: Target, alarm, settings, gateway, now, outco
         others += wanted_alarms(capacity, policy, [m for m in policy.signals if m in ("cpu", "mem", "gpu")])
     if others:
         outcome.owned_alarms = converge(gateway, template, target.deployment_id, others, generation, settings)
+
+
+@dataclass(frozen=True)
+class Applied:
+    """What became of one update: applied | noop (a concurrent invocation applied this event) | conflict
+    (the deployment changed under us) | refused (OCI answered 400: nothing changed)."""
+
+    status: str
+    work_request_id: str | None = None
+    note: str = ""
+
+
+def apply_change(gateway: OciGateway, deployment: Deployment, decision: Decision, signal: Signal, now: float):
+    """Write the decision's capacity and our state tags in one etag-guarded update, and say what became of it.
+
+    OCI runs concurrent invocations in separate containers: a random writer id in the state tags tells our own
+    update (whose response the SDK lost and retried into a 409/412) from another invocation's for the same event."""
+    writer = secrets.token_hex(8)
+    try:
+        tags = _state_tags(deployment, decision, signal, now, writer)
+        work_request = gateway.update_deployment(deployment, decision.target, tags)
+    except OciRefused as refusal:
+        return Applied("refused", note=f"OCI refused the update, nothing changed ({refusal})")
+    except Conflict as conflict:
+        current = gateway.get_deployment(deployment.state.id)
+        if current is not None and current.tags.get(STATE_WRITER_TAG) == writer:
+            return Applied("applied", note="confirmed on re-read: the SDK retried an update whose response was lost")
+        if current is not None and signal.event_key in current.state.recent_events:
+            return Applied("noop", note=f"event {signal.event_key} was applied by a concurrent invocation")
+        return Applied("conflict", note=f"not applied, deployment changed concurrently ({conflict})")
+    return Applied("applied", work_request)
 
 
 def _last_change(state) -> float | None:
