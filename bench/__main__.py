@@ -1,135 +1,334 @@
-"""`make bench`: every policy on every trace in closed loop, the function's micro-benchmarks, run-time scaling.
+"""`make bench`: every policy on every case (trace family x seed x start) in closed loop, over both cores; the
+verdicts, the tables, the Pareto plots; the function's micro-benchmarks and run-time scaling.
 
-    python -m bench [--quick] [--days 7] [--transport http|fakes] [--slo 90] [--out bench]
+    python -m bench [--quick] [--seeds 5] [--days 7] [--families a,b] [--policies p,q] [--jobs N]
+                    [--update-minutes out=10:2,in=5:1,shape=15:3] [--slack SECONDS] [--delivery-delay SECONDS]
+                    [--imbalance 0.1] [--warmup-minutes 1] [--warmup-share 0.25] [--seed 7] [--slo 90]
+                    [--transport fakes|http] [--out bench] [--noise]
 
-Writes <out>/results.md and <out>/plots/<trace>.png and prints the tables. --quick runs one day per
-trace, no plots, no micro-benchmarks and no scaling runs (what the tests use).
+Writes <out>/results.md, <out>/plots/pareto.png and <out>/plots/<example>.png, and (a full run into bench/)
+the generated sections of bench/README.md. --quick: one day, one seed, no plots, micro-benchmarks or scaling
+runs (what the tests use). --noise: every policy twice, with update-duration draws 7 and 8, to measure the band
+within which two results are a tie.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import platform
+import re
 import statistics
+import sys
 import time
+from dataclasses import asdict, replace
 from pathlib import Path
 
-from bench import micro, report, traces
-from bench.policies import Native, Oracle, Ours, Sample2022, terraform_defaults
+from bench import micro, report, suite, traces
+from bench.policies import Ours, terraform_defaults
 from bench.sim import SimConfig, Simulation
 
 HERE = Path(__file__).resolve().parent
 
 
-def controllers(transport: str) -> list:
-    return [
-        Sample2022(),
-        Native(),
-        Ours("ours", transport=transport),
-        Ours("ours-cost", transport=transport, AUTOSCALE_CPU_MODE="cost"),
-        # Ablations: each default the benchmark led us to, turned back.
-        Ours("ours-fixed-low", transport=transport, AUTOSCALE_SCALE_IN_HEADROOM="0"),
-        Ours("ours-no-damping", transport=transport, AUTOSCALE_FLAP_WINDOW_SECONDS="0"),
-        Ours("ours-proportional", transport=transport, AUTOSCALE_SATURATED_SCALE_FACTOR="1"),
-        Ours("ours-high-80", high={"cpu": "80"}, transport=transport),
-        Oracle(),
-    ]
-
-
-def compare(days: float, transport: str, config: SimConfig) -> tuple[dict, dict, list]:
-    """Every policy on every trace; returns scores, the series per (policy, trace) and the runs."""
-    scores, series, runs = {}, {}, []
-    for name in traces.GENERATORS:
-        trace = traces.make(name, days)
-        for controller in controllers(transport):
-            run = Simulation([trace], controller, config).run()
-            runs.append(run)
-            [s] = run.series.values()
-            series[(controller.name, name)] = s
-            scores[(controller.name, name)] = report.score(controller.name, s, config.slo)
-    return scores, series, runs
-
-
-def scaling(transport: str, config: SimConfig) -> list[tuple[str, float, int, float]]:
-    """Wall time of our function in closed loop as the trace gets longer and deployments more numerous."""
-    rows = []
-    for days in (1, 3, 7):
-        run = Simulation([traces.make("diurnal", days)], Ours(transport=transport), config).run()
-        rows.append((f"{days} d", 1, len(run.invocations), run.wall_seconds))
-    mix = ["diurnal", "spike", "flash", "noisy"]
-    for count in (2, 4):  # one deployment for 7 days is the last row above
-        run = Simulation([traces.make(n, 7) for n in mix[:count]], Ours(transport=transport), config).run()
-        rows.append(("7 d", count, len(run.invocations), run.wall_seconds))
-    return rows
-
-
-def invocation_summary(runs) -> str:
-    ours = [i for r in runs if r.policy == "ours" for i in r.invocations]
-    if not ours:
-        return ""
-    calls = statistics.mean(len(i["calls"]) for i in ours)
-    acting = [i for i in ours if i["type"] in ("OK_TO_FIRING", "REPEAT")]
-    applied = [i for i in acting if any(o["status"] == "applied" for o in i["outcomes"])]
-    ms = sorted(1000 * i["seconds"] for i in ours)
-    return (
-        f"In the closed-loop runs our function handled {len(ours)} alarm messages ({len(applied)} of them "
-        f"changed a deployment): {calls:.2f} OCI calls per message on average "
-        f"({statistics.mean(len(i['calls']) for i in applied):.2f} when it scaled), "
-        f"{ms[len(ms) // 2]:.1f} ms median, {ms[int(0.99 * (len(ms) - 1))]:.1f} ms p99 per message in process."
-        if applied
-        else f"In the closed-loop runs our function handled {len(ours)} alarm messages, {calls:.2f} OCI calls each."
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one day, one seed, no plots/micro/scaling")
+    parser.add_argument("--seeds", type=int, default=None, help="seeds per family (default 5; --quick 1)")
+    parser.add_argument("--first-seed", type=int, default=0, help="held-out seeds: start the families here")
+    parser.add_argument(
+        "--days", type=float, default=None, help="every trace's length (default 5, weekly and examples 7; --quick 1)"
     )
+    parser.add_argument("--families", default=None, help="comma-separated families (default: all)")
+    parser.add_argument("--policies", default=",".join(suite.DEFAULT_POLICIES), help="comma-separated; ours:KEY=V")
+    parser.add_argument("--jobs", type=int, default=None, help="processes (default: the CPUs available)")
+    parser.add_argument("--transport", choices=("http", "fakes"), default="fakes")
+    parser.add_argument("--slo", type=float, default=90.0)
+    parser.add_argument("--update-minutes", default="", help="kind=mean:jitter,... for out, in, shape")
+    parser.add_argument("--slack", type=float, default=None, help="evaluation slack, seconds (default: PT3M)")
+    parser.add_argument("--delivery-delay", type=float, default=30.0, help="seconds from evaluation to delivery")
+    parser.add_argument("--imbalance", type=float, default=0.1)
+    parser.add_argument("--warmup-minutes", type=int, default=1)
+    parser.add_argument("--warmup-share", type=float, default=0.25)
+    parser.add_argument("--seed", type=int, default=7, help="update-duration draws")
+    parser.add_argument("--out", type=Path, default=HERE)
+    parser.add_argument("--noise", action="store_true", help="measure the noise band (runs everything twice)")
+    parser.add_argument("--quiet", action="store_true")
+    parser.add_argument("--no-extras", action="store_true", help="no plots, micro-benchmarks or scaling runs")
+    parser.add_argument("--reuse", type=Path, default=None, help="a scores cache (JSON): reuse runs found there")
+    return parser.parse_args(argv)
+
+
+def sim_config(args) -> SimConfig:
+    config = SimConfig(
+        slo=args.slo,
+        delivery_delay_seconds=args.delivery_delay,
+        evaluation_slack_seconds=args.slack,
+        imbalance=args.imbalance,
+        warmup_minutes=args.warmup_minutes,
+        warmup_share=args.warmup_share,
+        seed=args.seed,
+    )
+    kinds = {}
+    for item in filter(None, args.update_minutes.split(",")):
+        kind, _, value = item.partition("=")
+        mean, _, jitter = value.partition(":")
+        kinds[kind.strip()] = (float(mean), float(jitter or 0))
+    return config.with_update_minutes(**kinds) if kinds else config
 
 
 def main(argv: list[str] | None = None) -> str:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one day per trace, no plots/micro/scaling")
-    parser.add_argument("--days", type=float, default=7.0)
-    parser.add_argument("--transport", choices=("http", "fakes"), default="http")
-    parser.add_argument("--slo", type=float, default=90.0)
-    parser.add_argument("--update-delay", type=float, default=10.0, help="minutes a deployment stays UPDATING")
-    parser.add_argument("--out", type=Path, default=HERE)
-    args = parser.parse_args(argv)
+    args = parse_args(sys.argv[1:] if argv is None else argv)
     started = time.perf_counter()
-    days = 1.0 if args.quick else args.days
-    config = SimConfig(slo=args.slo, update_delay_seconds=60 * args.update_delay)
+    seeds = args.seeds or (1 if args.quick else 5)
+    days = args.days or (1.0 if args.quick else None)
+    config = sim_config(args)
+    families = args.families.split(",") if args.families else None
+    policies = args.policies.split(",")
+    cases = suite.cases(seeds, days, families, config=config, first=args.first_seed)
+    say = (lambda *a, **k: None) if args.quiet else print
 
-    scores, series, runs = compare(days, args.transport, config)
-    names = list(traces.GENERATORS)
-    policies = [p for p in report.POLICY_ORDER if any(k[0] == p for k in scores)]
-    table = report.markdown_table(scores, names, policies)
-    verdicts = report.verdict_table(report.verdicts(scores, names))
+    def progress(done, total, seconds):
+        if done % 25 == 0 or done == total:
+            say(f"  {done}/{total} runs, {seconds:.0f} s", file=sys.stderr)
+        if args.reuse and done % 50 == 0 and not args.noise:  # keep what is done if the run is stopped
+            _save_cache(args.reuse, config, days, {(r.policy, r.case): r for _, r, _, _ in results})
+
+    if args.noise:
+        text = noise(cases, policies, config, args, progress)
+        if args.out == HERE:
+            update_readme(HERE / "README.md", "", {"noise": text})
+        return text
+    plotted = not (args.quick or args.no_extras)
+    tasks = [
+        suite.Task(case, policy, config, args.transport, plotted and case.family == "examples")
+        for case in cases
+        for policy in policies
+    ]
+    for policy in policies:
+        suite.controller(policy, args.transport)  # an unknown policy fails here, not after the runs
+    cache = _load_cache(args.reuse, config, days)
+    results = []
+    try:
+        suite.run_all([t for t in tasks if (t.policy, t.case.name) not in cache], args.jobs, progress, results)
+    finally:  # an interrupted run still keeps what it finished
+        _save_cache(args.reuse, config, days, {**cache, **{(r.policy, r.case): r for _, r, _, _ in results}})
     simulated = time.perf_counter() - started
-    print(table, "\n", verdicts, sep="\n")
-
-    sections = [_header(days, args, config), "## Policies × traces", table, "## Does ours dominate?", verdicts]
-    sections.append(invocation_summary(runs))
-    if not args.quick:
-        for name in names:
-            plotted = {p: series[(p, name)] for p in policies if p in report.PLOTTED}
-            report.plot(name, plotted, config.slo, args.out / "plots" / f"{name}.png")
-        sections += ["## Plots", " ".join(f"[{n}](plots/{n}.png)" for n in names)]
+    scores = {**cache, **{(r.policy, r.case): r for _, r, _, _ in results}}
+    scores = {(t.policy, t.case.name): scores[(t.policy, t.case.name)] for t in tasks}
+    series = {(t.policy, t.case.name): s for t, _, s, _ in results if s is not None}
+    params = {t.case.name: _params(t.case) for t in tasks}
+    sections = build_report(scores, policies, params, config, args, days, seeds, cases)
+    sections.append(invocation_summary(results))
+    if plotted:
+        report.pareto(scores, policies, args.out / "plots" / "pareto.png")
+        for name in traces.GENERATORS:
+            runs = {p: series[(p, name)] for p in policies if (p, name) in series}
+            if runs:
+                report.timeline(name, runs, config.slo, args.out / "plots" / f"{name}.png")
+        sections += [
+            "## Plots",
+            "![Pareto: violation minutes against OCPU-hours, per family](plots/pareto.png)\n\nThe named examples "
+            "over time: " + ", ".join(f"[{n}](plots/{n}.png)" for n in traces.GENERATORS),
+        ]
         figures = micro.measure()
         sections += ["## The function itself", micro.markdown(figures)]
-        print("", micro.markdown(figures), sep="\n")
-        rows = scaling(args.transport, config)
+        rows = scaling(config)
         lines = ["| trace length | deployments | alarm messages | wall time (s) |", "|---|---:|---:|---:|"]
         lines += [f"| {length} | {count} | {messages} | {wall:.1f} |" for length, count, messages, wall in rows]
-        sections += [
-            "## Run time of the closed loop (our function, diurnal/spike/flash/noisy traces)",
-            "\n".join(lines),
-        ]
-        print("", *lines, sep="\n")
+        sections += ["## Run time of the closed loop (our function over HTTP, one process)", "\n".join(lines)]
     total = time.perf_counter() - started
     sections.append(
-        f"Simulating {len(runs)} policy × trace runs took {simulated:.0f} s; "
-        f"the whole benchmark {total:.0f} s on {platform.machine()} with {_cpus()} CPUs."
+        f"Simulating {len(results)} policy × case runs took {simulated:.0f} s on {suite_jobs(args)} processes; the "
+        f"whole benchmark {total:.0f} s on {platform.machine()} with {_cpus()} CPUs."
     )
     text = "\n\n".join(s for s in sections if s) + "\n"
     args.out.mkdir(parents=True, exist_ok=True)
     (args.out / "results.md").write_text(text)
-    print(f"\nwrote {args.out / 'results.md'} in {total:.0f} s")
+    if not args.quick and families is None and args.out == HERE:
+        update_readme(HERE / "README.md", text)
+    say(text if args.quick else sections[3], file=sys.stderr if args.quiet else sys.stdout)
+    say(f"\nwrote {args.out / 'results.md'} in {total:.0f} s")
     return text
+
+
+def _cache_key(config: SimConfig, days: float | None) -> str:
+    return f"{config!r} days={days} terraform={terraform_defaults()!r}"
+
+
+def _load_cache(path: Path | None, config: SimConfig, days: float) -> dict:
+    """Scores from an earlier run with the same simulator settings (for retuning: the baselines do not change).
+    The function's runs (`ours...`) are never reused: its code may have changed."""
+    if path is None or not path.exists():
+        return {}
+    data = json.loads(path.read_text()).get(_cache_key(config, days), [])
+    scores = [report.Score(**item) for item in data]
+    return {(s.policy, s.case): s for s in scores if not s.policy.startswith("ours")}
+
+
+def _save_cache(path: Path | None, config: SimConfig, days: float, scores: dict) -> None:
+    if path is None:
+        return
+    data = json.loads(path.read_text()) if path.exists() else {}
+    key = _cache_key(config, days)
+    merged = {(s["policy"], s["case"]): s for s in data.get(key, [])}
+    merged.update({k: asdict(v) for k, v in scores.items()})
+    data[key] = list(merged.values())
+    path.write_text(json.dumps(data))
+
+
+def suite_jobs(args) -> int:
+    return args.jobs or _cpus()
+
+
+def _params(case: suite.Case) -> str:
+    trace = case.trace() if case.family != "examples" else None
+    if trace is None:
+        return "named example"
+    text = ", ".join(f"{k} {v}" for k, v in trace.params.items())
+    return text if case.start == "user" else f"start {case.start}; {case.source}: {text}"
+
+
+def build_report(scores, policies, params, config, args, days, seeds, cases) -> list[str]:
+    rivals = [p for p in policies if p not in ("oracle",) and not p.startswith("ours")]
+    ours_names = [p for p in policies if p.startswith("ours")]
+    sections = [_header(config, args, days, seeds, len(cases))]
+    for ours in ours_names:
+        verdicts = report.case_verdicts(scores, ours)
+        fam = report.family_verdicts(scores, verdicts, ours)
+        g = report.goals(verdicts, fam, ours)
+        sections += [f"## Goals: `{ours}`", goals_text(g)]
+        sections += [f"## Verdict per family: `{ours}` against each rival", report.verdict_table(fam, rivals)]
+    sections += [
+        "## Per family: median [min–max] over seeds",
+        report.family_table(report.family_rows(scores, policies)),
+        "## Every case: violation minutes / OCPU-hours / unserved OCPU-minutes",
+        report.case_table(scores, policies, params),
+        "## Every case, every measure",
+        report.full_table(scores, policies),
+    ]
+    return sections
+
+
+def goals_text(g: dict) -> str:
+    lines = [
+        f"- Cases where the oracle itself dominates both baselines (feasible): {g['counted']} of {g['cases']}; "
+        f"`ours` dominates both (no worse than either on either axis, within the noise band) in {g['wins']} of them "
+        f"({100 * g['wins'] / max(1, g['counted']):.0f} %; goal ≥ 90 %); in all cases: {g['wins_all']} of "
+        f"{g['cases']}.",
+        f"- Families where a rival beats `ours` on both axes in median, beyond the noise band: "
+        f"{', '.join(f'{f} ({r})' for f, r in g['beaten_families']) or 'none'} (goal: none).",
+        f"- `ours` OCPU-hours ÷ oracle's: median {g['vs_oracle_median']:.2f} (goal ≤ 1.10), worst "
+        f"{g['vs_oracle_worst']:.2f} on {g['worst_case']} (goal ≤ 1.5).",
+    ]
+    if g["misses"]:
+        lines.append(
+            "- Missed cases (not no-worse than a feasible baseline): "
+            + "; ".join(f"{v.case} (vs {', '.join(sorted(set(v.baselines) - set(v.dominated)))})" for v in g["misses"])
+        )
+    if g["beaten_cases"]:
+        lines.append(
+            "- Cases where a rival is better on both axes: "
+            + "; ".join(f"{v.case} ({', '.join(v.beaten_by)})" for v in g["beaten_cases"])
+        )
+    return "\n".join(lines)
+
+
+def noise(cases, policies, config, args, progress) -> str:
+    """Every policy on every case with update draws 7 and 8: the spread between the two is the noise band."""
+    tasks = [
+        suite.Task(case, policy, replace(config, seed=seed), args.transport, False)
+        for case in cases
+        for policy in policies
+        if policy != "oracle"
+        for seed in (7, 8)
+    ]
+    results = suite.run_all(tasks, args.jobs, progress)
+    by = {}
+    for task, score, _, _ in results:
+        by.setdefault((task.policy, task.case.name), {})[task.config.seed] = score
+    dv = sorted(abs(a[7].violation_minutes - a[8].violation_minutes) for a in by.values())
+    rel = sorted(
+        abs(a[7].violation_minutes - a[8].violation_minutes) / max(a[7].violation_minutes, a[8].violation_minutes)
+        for a in by.values()
+        if max(a[7].violation_minutes, a[8].violation_minutes) >= 20
+    )
+    dc = sorted(abs(a[7].ocpu_hours / a[8].ocpu_hours - 1) for a in by.values())
+
+    def q(values, p):
+        return values[min(len(values) - 1, int(p / 100 * len(values)))] if values else float("nan")
+
+    text = (
+        f"{len(by)} policy × case pairs ({len(cases)} cases), update-duration draws 7 against 8:\n\n"
+        f"| difference between the two draws | median | p80 | p90 | max |\n|---|---:|---:|---:|---:|\n"
+        f"| violation minutes | {q(dv, 50)} | {q(dv, 80)} | {q(dv, 90)} | {dv[-1]} |\n"
+        f"| violation minutes ÷ the larger (where ≥ 20 min) | {q(rel, 50):.2f} | {q(rel, 80):.2f} | "
+        f"{q(rel, 90):.2f} | {rel[-1] if rel else float('nan'):.2f} |\n"
+        f"| OCPU-hours, relative | {100 * q(dc, 50):.2f} % | {100 * q(dc, 80):.2f} % | {100 * q(dc, 90):.2f} % | "
+        f"{100 * dc[-1]:.2f} % |"
+    )
+    print(text)
+    return text
+
+
+def scaling(config: SimConfig) -> list[tuple[str, int, int, float]]:
+    """Wall time of our function in closed loop over HTTP as traces get longer and deployments more numerous."""
+    rows = []
+    for days in (1, 7):
+        run = Simulation([traces.make("diurnal", days)], Ours(transport="http"), config).run()
+        rows.append((f"{days} d", 1, len(run.invocations), run.wall_seconds))
+    mix = ["diurnal", "spike", "flash", "noisy"]
+    run = Simulation([traces.make(n, 7) for n in mix], Ours(transport="http"), config).run()
+    rows.append(("7 d", len(mix), len(run.invocations), run.wall_seconds))
+    return rows
+
+
+def invocation_summary(results) -> str:
+    ours = [i for t, _, _, inv in results if t.policy == "ours" for i in inv]
+    if not ours:
+        return ""
+    acting = [i for i in ours if i[0] in ("OK_TO_FIRING", "REPEAT")]
+    applied = [i for i in acting if "applied" in i[3]]
+    refused = [i for i in acting if "refused" in i[3]]
+    errors = [i for i in ours if "error" in i[3]]
+    ms = sorted(1000 * i[2] for i in ours)
+    return (
+        f"In the closed-loop runs `ours` handled {len(ours)} alarm messages ({len(applied)} changed a deployment, "
+        f"{len(refused)} refused, {len(errors)} errors): {statistics.mean(i[1] for i in ours):.2f} OCI calls per "
+        f"message on average ({statistics.mean(i[1] for i in applied) if applied else 0:.2f} when it scaled), "
+        f"{ms[len(ms) // 2]:.1f} ms median, {ms[int(0.99 * (len(ms) - 1))]:.1f} ms p99 per message in process."
+    )
+
+
+def update_readme(path: Path, text: str, parts: dict[str, str] | None = None) -> None:
+    """Replace the generated sections of bench/README.md (between <!-- generated:NAME --> markers)."""
+    if not path.exists():
+        return
+    readme = path.read_text()
+    for name, body in (parts or _generated(text)).items():
+        pattern = re.compile(rf"(<!-- generated:{name} -->\n).*?(\n<!-- /generated:{name} -->)", re.S)
+        readme = pattern.sub(lambda m, body=body: m.group(1) + body + m.group(2), readme)
+    path.write_text(readme)
+
+
+def _generated(text: str) -> dict[str, str]:
+    parts = {}
+    for block in re.split(r"\n(?=## )", text):
+        title = block.split("\n", 1)[0]
+        body = block.split("\n", 1)[1].strip() if "\n" in block else ""
+        if title.startswith("## Goals: `ours`"):
+            parts["goals"] = body
+        elif title.startswith("## Verdict per family: `ours`"):
+            parts["verdicts"] = body
+        elif title.startswith("## Per family"):
+            parts["families"] = body
+        elif title.startswith("## Every case: violation"):
+            parts["cases"] = body
+        elif title.startswith("## The function itself"):
+            parts["micro"] = body
+        elif title.startswith("## Run time of the closed loop"):
+            parts["runtime"] = f"{title.removeprefix('## ')}:\n\n{body}"
+    return parts
 
 
 def _cpus() -> int:
@@ -138,23 +337,35 @@ def _cpus() -> int:
     return len(os.sched_getaffinity(0))
 
 
-def _header(days: float, args, config: SimConfig) -> str:
+def _header(config: SimConfig, args, days: float | None, seeds: int, n_cases: int) -> str:
     tf = terraform_defaults()
+    length = (
+        f"{days:g} days each"
+        if days
+        else (f"{suite.FAMILY_DAYS:g} days each ({', '.join(f'{k} {v:g}' for k, v in suite.LONG_DAYS.items())} days)")
+    )
+    updates = ", ".join(f"{k} {m:g} ± {j:g} min" for k, (m, j) in config.update_minutes)
+    slack = (
+        "each alarm's evaluation slack (OCI default PT3M)"
+        if config.evaluation_slack_seconds is None
+        else (f"an evaluation slack of {config.evaluation_slack_seconds:g} s")
+    )
     return (
         "# Autoscaler benchmark: results\n\n"
-        f"Generated by `python -m bench{' --quick' if args.quick else ''}` (see README.md, section Benchmark). "
-        f"{days:g}-day traces, one deployment each, starting at the smallest capacity that serves its first hour. "
-        f"SLO: CPU and memory utilization ≤ {config.slo:g}%. Deployment updates take "
-        f"{config.update_delay_seconds / 60:g} ± {config.update_jitter_seconds / 60:g} min (UPDATING), alarm "
-        f"messages arrive {config.delivery_delay_seconds:g} s after evaluation. Instances {config.min_instances}–"
-        f"{config.max_instances}, ladder {', '.join(map(str, config.ladder))}.\n\n"
-        f"`ours`: the high alarms as the Terraform module creates them by default (> {tf['cpu_high_threshold']} %, "
-        f"pending {tf['high_alarm_pending_duration']}, repeat {tf['high_alarm_repeat_duration']}) and the function "
-        f"with its default settings; `ours-cost`: the same with AUTOSCALE_CPU_MODE=cost. Ablations, each one default "
-        f"turned back: `ours-fixed-low` AUTOSCALE_SCALE_IN_HEADROOM=0 (fixed 20 % low thresholds), `ours-no-damping` "
-        f"AUTOSCALE_FLAP_WINDOW_SECONDS=0, `ours-proportional` AUTOSCALE_SATURATED_SCALE_FACTOR=1, `ours-high-80` "
-        f"the high CPU alarm at > 80 %. The function runs over "
-        f"{'HTTP to the emulator' if args.transport == 'http' else 'the in-process fakes'}."
+        f"Generated by `python -m bench{' --quick' if args.quick else ''}` (method: bench/README.md). {n_cases} cases: "
+        f"{len(traces.FAMILIES)} trace families × {seeds} seeds from the capacity a user would create, an oversized "
+        f"and an undersized start family, and the {len(traces.GENERATORS)} named examples; {length}, one deployment. "
+        f"SLO: the hottest instance's CPU and memory ≤ {config.slo:g} %. Updates: {updates} "
+        f"(guesses: OCI documents none). Alarms: {slack}, messages {config.delivery_delay_seconds:g} s after "
+        f"evaluation. Instance load weights ±{100 * config.imbalance:g} %; a fresh instance takes "
+        f"{100 * config.warmup_share:g} % of its share for {config.warmup_minutes} min. Instances "
+        f"{config.min_instances}–{config.max_instances}, ladder {', '.join(map(str, config.ladder))}.\n\n"
+        f"`ours`: the Terraform module's default high alarms (CPU > {tf['cpu_high_threshold']} %, memory > "
+        f"{tf['mem_high_threshold']} %, `.groupBy(resourceId)`, pending {tf['high_alarm_pending_duration']}, repeat "
+        f"{tf['high_alarm_repeat_duration']}) and the function with its default settings, "
+        f"{'over HTTP to the emulator' if args.transport == 'http' else 'through the in-process SDK fakes'}. "
+        f"Noise band: a tie is within max({report.BAND_MINUTES} min, {100 * report.BAND_SHARE:g} %) violation "
+        f"minutes and {100 * report.BAND_COST:g} % OCPU-hours."
     )
 
 

@@ -3,6 +3,7 @@ a bare fdk handler that only imports oci: cold start, warm per-alarm latency, OC
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import statistics
@@ -13,7 +14,7 @@ import time
 from pathlib import Path
 
 from demo.stack import invoke
-from emulator import Store, serve_in_thread
+from emulator import OciError, Store, serve_in_thread
 
 ROOT = Path(__file__).resolve().parents[1]
 FUNCTION = ROOT / "functions" / "autoscale" / "func.py"
@@ -73,26 +74,16 @@ class Function:
         self.log.close()
 
 
-def _message(title: str, alarm_id: str, value: float, index: int) -> bytes:
-    metric = "CpuUtilization"
-    op = ">" if "high" in title else "<"
-    return json.dumps(
-        {
-            "dedupeKey": f"bench-{index}",
-            "title": title,
-            "type": "OK_TO_FIRING",
-            "timestampEpochMillis": int(time.time() * 1000),
-            "alarmMetaData": [
-                {
-                    "id": alarm_id,
-                    "namespace": "oci_datascience_modeldeploy",
-                    "query": f'{metric}[1m]{{resourceId = "{DEPLOYMENT}"}}.mean() {op} 50',
-                    "dimensions": [{"resourceId": DEPLOYMENT}],
-                    "metricValues": [{f"{metric}[1m].mean()": str(value)}],
-                }
-            ],
-        }
-    ).encode()
+HIGH = "ocid1.alarm.oc1.iad.demo1highcpu"  # seed.json: CpuUtilization[1m]{...}.groupBy(resourceId).mean() > 80
+
+
+def _fire(store: Store, alarm_id: str, value: float) -> bytes:
+    """A real alarm message: the emulator's Monitoring sets the deployment's stream FIRING and returns the message
+    OCI would send, so the function's check that the alarm really fired (RetrieveDimensionStates) passes."""
+    stream = {"resourceId": DEPLOYMENT}
+    with contextlib.suppress(OciError):
+        store.clear_alarm(alarm_id, stream)
+    return json.dumps(store.fire_alarm(alarm_id, stream, value)).encode()
 
 
 def _function_env(url: str) -> dict[str, str]:
@@ -112,7 +103,6 @@ def measure(invocations: int = 300, cold_starts: int = 5) -> dict:
     store = Store.from_seed(SEED, update_delay_seconds=0)
     url, stop_emulator = serve_in_thread(store)
     try:
-        high = _message("model_deployment_high_cpu", "ocid1.alarm.oc1.iad.demo1highcpu", 70, 0)
         ours = {"cold_start_s": [], "latency_ms": [], "calls": [], "peak_rss_mib": None}
         bare = {"cold_start_s": [], "latency_ms": [], "calls": [0], "peak_rss_mib": None}
         for _ in range(cold_starts):
@@ -120,7 +110,7 @@ def measure(invocations: int = 300, cold_starts: int = 5) -> dict:
                 store.load(SEED)
                 function = Function(entry, env)
                 try:
-                    figures["cold_start_s"].append(function.first_answer(high))
+                    figures["cold_start_s"].append(function.first_answer(_fire(store, HIGH, 92)))
                 finally:
                     function.stop()
         store.load(SEED)
@@ -135,16 +125,19 @@ def _warm(function: Function, store: Store | None, invocations: int) -> dict:
     """Alternate a high and a low CPU alarm, so each one scales (1 -> 2 -> 1) and syncs the low alarm."""
     latencies, calls = [], []
     try:
-        function.first_answer(_message("model_deployment_high_cpu", "ocid1.alarm.oc1.iad.demo1highcpu", 70, -1))
+        scratch = Store.from_seed(SEED)  # the bare handler ignores its input: any real message will do
+        function.first_answer(_fire(store or scratch, HIGH, 92))
         if store is not None:
             store.load(SEED)  # back to 1 instance: each high alarm below scales 1 -> 2, each low one 2 -> 1
         for index in range(invocations):
             if store is not None and index % 2 == 1:
                 name = f"model_deployment_low_cpu-{DEPLOYMENT}"
                 low = [a for a in store.list_alarms(COMPARTMENT, name, "ACTIVE")]
-                body = _message("model_deployment_low_cpu", low[0]["id"], 10, index)
+                if not low:
+                    raise RuntimeError(f"the function created no low alarm: {store.calls[-8:]}")
+                body = _fire(store, low[0]["id"], 5)
             else:
-                body = _message("model_deployment_high_cpu", "ocid1.alarm.oc1.iad.demo1highcpu", 70, index)
+                body = _fire(store or scratch, HIGH, 92)
             before = len(store.calls) if store is not None else 0
             started = time.perf_counter()
             status, answer, *_ = invoke(function.socket, body)

@@ -10,58 +10,89 @@ from pathlib import Path
 
 import numpy as np
 
-from autoscaler.constants import HIGH_CPU, HIGH_MEM, LOW_CPU, LOW_MEM, OWNER_TAG, OWNER_VALUE, ROUTES
+from autoscaler.constants import HIGH_CPU, HIGH_MEM, LOW_CPU, LOW_MEM, OWNER_TAG, OWNER_VALUE, ROUTES, alarm_query
 from autoscaler.messages import parse_message
 from autoscaler.oci_gateway import OciGateway
 from autoscaler.service import handle_message
 from autoscaler.settings import load_settings
-from bench.alarms import Notification
-from bench.sim import COMPARTMENT, Controller, apply, capacities, ocpus, read_capacity, utilization
+from bench.sim import (
+    COMPARTMENT,
+    NAMESPACE,
+    Controller,
+    apply,
+    capacities,
+    hottest_share,
+    ocpus,
+    read_capacity,
+    slot_weights,
+    update_kind,
+    utilization,
+)
 
 ROOT = Path(__file__).resolve().parents[1]
 TOPIC = "ocid1.onstopic.oc1.iad.bench"
 METRICS = {"cpu": "CpuUtilization", "mem": "MemoryUtilization"}
 
 
-def alarm(md_id: str, name: str, title: str, query: str, pending: str, repeat: str, owned: bool = True) -> dict:
-    """An alarm as the Store holds it (what Terraform or the 2022 sample's setup would create)."""
+def alarm(md_id: str, name: str, title: str, query: str, pending: str, repeat: str | None, owned: bool = True) -> dict:
+    """An alarm as the Store holds it (what Terraform or the 2022 sample's setup would create). No
+    evaluationSlackDuration: OCI's default PT3M applies (SimConfig.evaluation_slack_seconds overrides it)."""
     tags = {OWNER_TAG: OWNER_VALUE, "autoscale_deployment": md_id} if owned else {}
-    return {
+    body = {
         "id": f"ocid1.alarm.oc1.iad.{name}-{md_id.rsplit('.', 1)[-1]}",
         "displayName": f"{name}-{md_id.rsplit('.', 1)[-1]}",
         "compartmentId": COMPARTMENT,
         "metricCompartmentId": COMPARTMENT,
-        "namespace": "oci_datascience_modeldeploy",
+        "namespace": NAMESPACE,
         "query": query,
         "severity": "CRITICAL",
         "destinations": [TOPIC],
         "isEnabled": True,
         "pendingDuration": pending,
-        "repeatNotificationDuration": repeat,
         "notificationTitle": title,
         "messageFormat": "RAW",
+        "isNotificationsPerMetricDimensionEnabled": False,
         "freeformTags": tags,
         "definedTags": {},
         "lifecycleState": "ACTIVE",
     }
+    if repeat:
+        body["repeatNotificationDuration"] = repeat
+    return body
 
 
 def terraform_defaults(path: Path = ROOT / "infra" / "terraform" / "variables.tf") -> dict[str, str]:
-    """The high-alarm defaults of the Terraform module, read from its variables (what `apply` creates)."""
+    """The high-alarm and reconcile defaults of the Terraform module, read from its variables (what `apply`
+    creates): reconcile_enabled / reconcile_minutes are None when the module has no periodic reconcile."""
     text = path.read_text()
     values = {}
     names = ("cpu_high_threshold", "mem_high_threshold", "high_alarm_pending_duration", "high_alarm_repeat_duration")
     for name in names:
         match = re.search(rf'variable "{name}" \{{.*?default\s*=\s*"?([^"\n]+)"?\n', text, re.S)
         values[name] = match.group(1).strip() if match else None
+    block = re.search(r'variable "reconcile" \{.*?\n\}', text, re.S)
+    enabled = re.search(r"enabled\s*=\s*optional\(bool,\s*(true|false)\)", block.group(0)) if block else None
+    minutes = re.search(r"interval_minutes\s*=\s*optional\(number,\s*(\d+)\)", block.group(0)) if block else None
+    values["reconcile_enabled"] = enabled.group(1) if enabled else None
+    values["reconcile_minutes"] = minutes.group(1) if minutes else None
     return values
 
 
 class Ours(Controller):
     """The real function code: each alarm message as JSON bytes through parse_message and handle_message,
-    with a real OciGateway whose SDK clients talk HTTP to the emulator serving the simulation's Store."""
+    with a real OciGateway whose SDK clients talk to the emulator serving the simulation's Store (over HTTP,
+    or through the in-process SDK-compatible fakes). When the Terraform module creates the periodic reconcile
+    (a Resource Scheduler schedule, `var.reconcile`), its fixed body goes through parse_tick and reconcile at
+    the top of every interval, as the schedule's CRON would send it."""
 
-    def __init__(self, name: str = "ours", high: dict | None = None, transport: str = "http", **config: str):
+    def __init__(
+        self,
+        name: str = "ours",
+        high: dict | None = None,
+        transport: str = "http",
+        reconcile: bool = True,
+        **config: str,
+    ):
         self.name, self.transport = name, transport
         defaults = terraform_defaults()  # the high alarms as the Terraform module creates them by default
         self.high = {
@@ -73,15 +104,19 @@ class Ours(Controller):
         }
         self.config = config
         self._stop = None
+        enabled, minutes = defaults.get("reconcile_enabled"), defaults.get("reconcile_minutes")
+        self.tick_minutes = int(minutes) if reconcile and enabled == "true" and minutes else 0
 
     def alarms(self, md_id: str) -> list[dict]:
+        """The Terraform module's high alarms: one stream per deployment (`.groupBy(resourceId)`), the same form as
+        constants.alarm_query (which the function uses for its own low alarms)."""
         h = self.high
         return [
             alarm(
                 md_id,
                 f"md-autoscale-high-{m}",
                 title,
-                f'{METRICS[m]}[1m]{{resourceId = "{md_id}"}}.mean() > {h[m]}',
+                alarm_query(m, md_id, ">", float(h[m])),
                 h["pending"],
                 h["repeat"],
             )
@@ -90,6 +125,7 @@ class Ours(Controller):
 
     def start(self, sim) -> None:
         super().start(sim)
+        self.ticks = []
         env = {
             "AUTOSCALE_COMPARTMENT_ALLOWLIST": COMPARTMENT,
             "AUTOSCALE_MIN_INSTANCES": str(sim.config.min_instances),
@@ -111,15 +147,39 @@ class Ours(Controller):
             self.settings = load_settings(env)
             self.gateway = OciGateway(FakeDataScienceClient(sim.store), FakeMonitoringClient(sim.store))
 
-    def deliver(self, notification: Notification, now: float) -> dict:
+    def tick(self, minute: int, now: float) -> None:
+        if not self.tick_minutes or minute % self.tick_minutes:
+            return
+        try:
+            from autoscaler.reconcile import reconcile
+            from autoscaler.tick import parse_tick
+        except ImportError:  # a function without the periodic reconcile
+            self.tick_minutes = 0
+            return
         calls_before = len(self.sim.store.calls)
         started = time.perf_counter()
-        message = parse_message(json.dumps(notification.body).encode())
-        outcomes = handle_message(message, self.settings, self.gateway, now)
+        outcomes = reconcile(parse_tick(b'{"type": "RECONCILE", "version": 1}'), self.settings, self.gateway, now)
+        self.ticks.append(
+            {
+                "type": "RECONCILE",
+                "title": "reconcile",
+                "seconds": time.perf_counter() - started,
+                "calls": [op for op, _ in self.sim.store.calls[calls_before:]],
+                "outcomes": [o.as_dict() for o in outcomes],
+            }
+        )
+        if any(o.status in ("applied", "repaired") for o in outcomes):
+            self.acted = True
+
+    def deliver(self, message: dict, now: float) -> dict:
+        calls_before = len(self.sim.store.calls)
+        started = time.perf_counter()
+        parsed = parse_message(json.dumps(message).encode())
+        outcomes = handle_message(parsed, self.settings, self.gateway, now)
         seconds = time.perf_counter() - started
         return {
-            "type": notification.type,
-            "title": notification.body["title"],
+            "type": message["type"],
+            "title": message["title"],
             "seconds": seconds,
             "calls": [op for op, _ in self.sim.store.calls[calls_before:]],
             "outcomes": [o.as_dict() for o in outcomes],
@@ -131,26 +191,30 @@ class Ours(Controller):
 
 
 class Sample2022(Controller):
-    """The 2022 sample: static high (5 m mean > 80) and low (5 m mean < 10) alarms per metric, PT1M
-    pending, repeat PT5M; each alarm moves one instance (CPU) or one shape rung (memory); no cooldown.
-    A message that arrives while the deployment is UPDATING fails (409) and is dropped."""
+    """The 2022 sample as written: static alarms `Metric[5m]{resourceId = "..."}.mean() > 80` and `< 10` per
+    metric, without a grouping (so one metric stream per INSTANCE: any one instance fires it), pending PT1M,
+    repeat PT5M, grouped messages; each actionable message moves one instance (CPU) or one shape rung (memory);
+    no cooldown. A message that arrives while the deployment is UPDATING fails (409) and is dropped."""
 
     name = "2022"
 
     def alarms(self, md_id: str) -> list[dict]:
         out = []
-        for title, (metric, direction) in ROUTES.items():
+        for title in (HIGH_CPU, LOW_CPU, HIGH_MEM, LOW_MEM):  # the sample's four alarms (CPU and memory only)
+            metric, direction = ROUTES[title]
             op, threshold = (">", 80) if direction == "up" else ("<", 10)
             query = f'{METRICS[metric]}[5m]{{resourceId = "{md_id}"}}.mean() {op} {threshold}'
             out.append(alarm(md_id, title, title, query, "PT1M", "PT5M", owned=False))
         return out
 
-    def deliver(self, notification: Notification, now: float) -> None:
-        if notification.type not in ("OK_TO_FIRING", "REPEAT"):
+    def deliver(self, message: dict, now: float) -> None:
+        if message["type"] not in ("OK_TO_FIRING", "REPEAT"):
             return None
-        title = notification.body["title"]
-        md_id = notification.body["alarmMetaData"][0]["dimensions"][0]["resourceId"]
+        title = message["title"]
+        md_id = message["alarmMetaData"][0]["dimensions"][0]["resourceId"]
         body, _ = self.sim.store.get_model_deployment(md_id)
+        if body["lifecycleState"] != "ACTIVE":
+            return None  # the sample's update call fails with 409 and the message is lost
         current, config = read_capacity(body), self.sim.config
         ladder = list(config.ladder)
         target = current
@@ -162,24 +226,41 @@ class Sample2022(Controller):
             index = ladder.index(current.shape) + (1 if title == HIGH_MEM else -1)
             if 0 <= index < len(ladder):
                 target = replace(current, shape=ladder[index])
-        if target != current:
-            self.acted = apply(self.sim.store, md_id, target) or getattr(self, "acted", False)
+        if target != current and apply(self.sim.store, md_id, target):
+            self.acted = True
         return None
 
 
 class Native(Controller):
-    """OCI native threshold autoscaling: CPU only, horizontal only, a fixed instance step, 1-minute
-    datapoints that must breach for the pending duration, and a cooldown counted from ACTIVE again."""
+    """OCI native threshold autoscaling (AutoScalingPolicy with a THRESHOLD policy and a predefined
+    CPU_UTILIZATION rule): CPU only, horizontal only, a fixed instance step. Its scale-out and scale-in conditions
+    are OCI alarms on the deployment's CPU (here `CpuUtilization[1m]{resourceId = ...}.grouping().mean() > T`;
+    which aggregation the predefined rule uses is not documented), evaluated by the same Monitoring, so they wait
+    the pending duration and the evaluation slack. Each minute, once the cooldown has passed since the deployment
+    was ACTIVE again, a FIRING scale-out alarm adds `step` instances, else a FIRING scale-in alarm removes them.
 
-    name = "native"
+    Documented defaults (SDK 2.189.0): cool_down_in_seconds minimum and default 300, counted from ACTIVE after the
+    scaling operation (auto_scaling_policy.py); pending_duration default PT3M (scaling_configuration.py);
+    instance_count_adjustment default 1. The thresholds have no documented default."""
 
-    def __init__(self, out_threshold=70.0, in_threshold=30.0, out_pending=3, in_pending=3, step=1, cooldown=600):
+    def __init__(self, name="native", out_threshold=70.0, in_threshold=30.0, pending="PT3M", step=1, cooldown=300):
+        self.name = name
         self.out_threshold, self.in_threshold = out_threshold, in_threshold
-        self.out_pending, self.in_pending, self.step, self.cooldown = out_pending, in_pending, step, cooldown
+        self.pending, self.step, self.cooldown = pending, step, cooldown
         self._active_since: dict[str, float] = {}
 
+    def _ids(self, md_id: str) -> tuple[str, str]:
+        tail = md_id.rsplit(".", 1)[-1]
+        return f"ocid1.alarm.oc1.iad.native-out-{tail}", f"ocid1.alarm.oc1.iad.native-in-{tail}"
+
+    def alarms(self, md_id: str) -> list[dict]:
+        query = f'CpuUtilization[1m]{{resourceId = "{md_id}"}}.grouping().mean()'
+        out = alarm(md_id, "native-out", "native-out", f"{query} > {self.out_threshold:g}", self.pending, None, False)
+        low = alarm(md_id, "native-in", "native-in", f"{query} < {self.in_threshold:g}", self.pending, None, False)
+        return [out, low]
+
     def tick(self, minute: int, now: float) -> None:
-        config = self.sim.config
+        config, status = self.sim.config, self.sim.monitoring.status_of
         for md_id in self.sim.ids:
             body, _ = self.sim.store.get_model_deployment(md_id)
             if body["lifecycleState"] != "ACTIVE":
@@ -187,43 +268,54 @@ class Native(Controller):
                 continue
             if now - self._active_since.get(md_id, -1e12) < self.cooldown:
                 continue
-            points = self.sim.datapoints[(md_id, "CpuUtilization")]
+            out_id, in_id = self._ids(md_id)
             current = read_capacity(body)
             count = current.instance_count
-            if len(points) >= self.out_pending and min(points[-self.out_pending :]) > self.out_threshold:
+            if status(out_id) == "FIRING":
                 count = min(config.max_instances, count + self.step)
-            elif len(points) >= self.in_pending and max(points[-self.in_pending :]) < self.in_threshold:
+            elif status(in_id) == "FIRING":
                 count = max(config.min_instances, count - self.step)
-            if count != current.instance_count:
-                apply(self.sim.store, md_id, replace(current, instance_count=count))
+            if count != current.instance_count and apply(self.sim.store, md_id, replace(current, instance_count=count)):
                 self.acted = True
 
 
+NATIVE_VARIANTS = {
+    "native": dict(out_threshold=70.0, in_threshold=30.0),  # the documented defaults + 70/30 (not documented)
+    "native-80-20": dict(out_threshold=80.0, in_threshold=20.0),
+    "native-60-25": dict(out_threshold=60.0, in_threshold=25.0),
+}
+
+
 class Oracle(Controller):
-    """Knows the future: from every ACTIVE minute it moves to the cheapest capacity (any count, any rung)
-    that keeps CPU and memory at or below the SLO from the soonest an update can complete until the latest
-    the next change could complete. A lower bound on cost for violation-free operation; its actions are
-    not meaningful."""
+    """A HEURISTIC bound, not an optimum: it knows the future demand and the instance weights. From every ACTIVE
+    minute it moves to the cheapest capacity reachable with one change (count or rung, as OCI allows while
+    ACTIVE) that keeps the hottest instance's CPU and memory at or below the SLO from the soonest that update can
+    complete until the latest the next change could complete (the longest update of any kind, twice). It does not
+    model the minute a fresh instance is cold, and it is greedy, so a policy may beat it on a trace."""
 
     name = "oracle"
 
     def start(self, sim) -> None:
         super().start(sim)
         config = sim.config
-        # An update ends between the shortest and the longest update time from now.
-        self.soonest = int((config.update_delay_seconds - config.update_jitter_seconds) // 60)
-        self.delay = int(np.ceil((config.update_delay_seconds + config.update_jitter_seconds) / 60))
+        self.spans = {}  # kind -> (soonest minutes until the new capacity serves, latest)
+        for kind in ("out", "in", "shape"):
+            mean, jitter = config.update_time(kind)
+            self.spans[kind] = (int(mean - jitter), int(np.ceil(mean + jitter)))
+        self.longest = max(latest for _, latest in self.spans.values())
         self.options = capacities(config)
-        self.ok = {}  # md_id -> bool array [option, minute]: option within the SLO at that minute
+        self.bad = {}  # md_id -> cumulative count of minutes over the SLO, per option
         for md_id, trace in sim.traces.items():
+            weights = slot_weights(trace.name, config)
             rows = []
             for option in self.options:
-                cpu, mem = utilization(trace.cpu, trace.base_gb, option)
+                share = hottest_share(weights, option.instance_count)
+                cpu, mem = utilization(trace.cpu, trace.base_gb, option, share)
                 rows.append((cpu <= config.slo) & (mem <= config.slo))
-            self.ok[md_id] = np.cumsum(~np.array(rows), axis=1)  # infeasible minutes so far, per option
+            self.bad[md_id] = np.cumsum(~np.array(rows), axis=1)
 
     def _covers(self, md_id: str, index: int, start: int, end: int) -> bool:
-        bad = self.ok[md_id][index]
+        bad = self.bad[md_id][index]
         end = min(end, len(bad) - 1)
         if start > end:
             return True
@@ -235,15 +327,27 @@ class Oracle(Controller):
             if body["lifecycleState"] != "ACTIVE":
                 continue
             current = read_capacity(body)
-            start, end = minute + self.soonest, minute + 2 * self.delay
-            best = next((i for i in range(len(self.options)) if self._covers(md_id, i, start, end)), None)
-            if best is None:  # nothing covers the window: take the largest capacity
-                best = len(self.options) - 1
-            target = self.options[best]
-            current_index = self.options.index(current) if current in self.options else None
-            keep = current_index is not None and self._covers(md_id, current_index, start, end)
-            if keep and ocpus(target) >= ocpus(current):
+            here = self.options.index(current) if current in self.options else None
+            reachable = [
+                i
+                for i, o in enumerate(self.options)
+                if o != current and (o.shape == current.shape or o.instance_count == current.instance_count)
+            ]
+            best = None
+            for i in reachable:  # options are sorted cheapest first
+                soonest, latest = self.spans[update_kind(current, self.options[i])]
+                if self._covers(md_id, i, minute + soonest, minute + latest + self.longest):
+                    best = i
+                    break
+            keep = here is not None and self._covers(md_id, here, minute, minute + 2 * self.longest)
+            if best is None:
+                if keep:
+                    continue
+                ups = [i for i in reachable if ocpus(self.options[i]) > ocpus(current)]
+                if not ups:
+                    continue
+                best = max(ups, key=lambda i: ocpus(self.options[i]))  # nothing covers the window: the largest
+            if keep and ocpus(self.options[best]) >= ocpus(current):
                 continue
-            if target != current:
-                apply(self.sim.store, md_id, target)
+            if apply(self.sim.store, md_id, self.options[best]):
                 self.acted = True

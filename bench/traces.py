@@ -23,6 +23,8 @@ class Trace:
     cpu: np.ndarray  # OCPUs of work demanded in each minute
     base_gb: np.ndarray  # memory every instance holds in each minute, load or not
     steps: tuple[int, ...] = field(default=())  # minutes where load steps up (for time-to-capacity)
+    family: str = ""  # the family it was drawn from ("" for the named examples)
+    params: dict = field(default_factory=dict, compare=False)  # the parameters drawn for it
 
     @property
     def minutes(self) -> int:
@@ -144,3 +146,254 @@ def make(name: str, days: float = 7.0, seed: int | None = None) -> Trace:
     minutes = int(days * MINUTES_PER_DAY)
     rng = np.random.default_rng(SEEDS[name] if seed is None else seed)
     return GENERATORS[name](minutes, rng)
+
+
+# -- Families: each draws its parameters from the seed, so a policy tuned to one draw meets others. --
+# Demand stays within what every policy can serve at the SLO with the 1-4 instance limit on the bottom
+# rung (PEAK_OCPUS: 4 x 1 OCPU at 90 % with the default instance skew); memory families grow on top.
+
+PEAK_OCPUS = 3.0
+
+
+def _cap(cpu: np.ndarray, floor: float = 0.05) -> np.ndarray:
+    return np.clip(cpu, floor, PEAK_OCPUS)
+
+
+def _wave(minutes: int, period: float, phase: float = 0.0) -> np.ndarray:
+    """0..1 raised cosine with its peak at `phase` (minutes), period in minutes."""
+    t = np.arange(minutes)
+    return 0.5 + 0.5 * np.cos(2 * np.pi * (t - phase) / period)
+
+
+def _round(params: dict) -> dict:
+    return {k: (round(float(v), 3) if isinstance(v, float | np.floating) else v) for k, v in params.items()}
+
+
+def fam_diurnal(minutes, rng):
+    p = dict(
+        low=rng.uniform(0.2, 0.6),
+        high=rng.uniform(1.8, PEAK_OCPUS),
+        peak_hour=rng.uniform(11, 19),
+        sharpness=rng.uniform(1.0, 2.5),
+        weekend=rng.uniform(0.4, 1.0),
+        noise=rng.uniform(0.03, 0.08),
+        start_day=int(rng.integers(0, 7)),
+    )
+    days = (np.arange(minutes) // MINUTES_PER_DAY + p["start_day"]) % 7
+    weekday = np.where(days < 5, 1.0, p["weekend"])
+    wave = _wave(minutes, MINUTES_PER_DAY, 60 * p["peak_hour"]) ** p["sharpness"]
+    cpu = (p["low"] + (p["high"] - p["low"]) * weekday * wave) * _noise(rng, minutes, p["noise"])
+    return cpu, _base(minutes), p
+
+
+def fam_weekly(minutes, rng):
+    """A week with a shape: each weekday its own level, weekends low, a mild daily wave."""
+    levels = rng.uniform(1.0, PEAK_OCPUS, 5)
+    p = dict(
+        weekday_levels=[round(float(x), 2) for x in levels],
+        weekend=rng.uniform(0.2, 0.6),
+        daily_depth=rng.uniform(0.2, 0.6),
+        noise=rng.uniform(0.03, 0.08),
+        start_day=int(rng.integers(0, 7)),
+    )
+    day = (np.arange(minutes) // MINUTES_PER_DAY + p["start_day"]) % 7
+    level = np.where(day < 5, levels[np.minimum(day, 4)], p["weekend"])
+    wave = 1 - p["daily_depth"] * _wave(minutes, MINUTES_PER_DAY, 60 * 3.0)  # trough at 03:00
+    cpu = level * wave * _noise(rng, minutes, p["noise"])
+    return cpu, _base(minutes), p
+
+
+def fam_business(minutes, rng):
+    """Office hours: low outside, a plateau inside with ramps at the edges, weekdays only."""
+    p = dict(
+        low=rng.uniform(0.15, 0.5),
+        high=rng.uniform(1.5, PEAK_OCPUS),
+        open_hour=rng.uniform(7, 10),
+        close_hour=rng.uniform(16, 19),
+        edge_minutes=rng.uniform(10, 60),
+        saturday=bool(rng.random() < 0.3),
+        noise=rng.uniform(0.03, 0.1),
+        start_day=int(rng.integers(0, 7)),
+    )
+    t = np.arange(minutes)
+    hour = (t % MINUTES_PER_DAY) / 60
+    day = (t // MINUTES_PER_DAY + p["start_day"]) % 7
+    edge = p["edge_minutes"] / 60
+    up = np.clip((hour - p["open_hour"]) / edge, 0, 1)
+    down = np.clip((p["close_hour"] - hour) / edge, 0, 1)
+    working = (day < 5) | ((day == 5) & p["saturday"])
+    cpu = (p["low"] + (p["high"] - p["low"]) * np.minimum(up, down) * working) * _noise(rng, minutes, p["noise"])
+    return cpu, _base(minutes), p
+
+
+def fam_sawtooth(minutes, rng):
+    """A regular cycle of a few hours: a slow rise, then a fast fall (batch queues, cron fan-out)."""
+    p = dict(
+        period_hours=rng.uniform(2, 8),
+        rise_share=rng.uniform(0.5, 0.95),
+        low=rng.uniform(0.3, 0.8),
+        high=rng.uniform(1.8, PEAK_OCPUS),
+        noise=rng.uniform(0.02, 0.06),
+    )
+    period = 60 * p["period_hours"]
+    phase = (np.arange(minutes) + rng.uniform(0, period)) % period / period
+    rise = p["rise_share"]
+    shape = np.where(phase < rise, phase / rise, (1 - phase) / (1 - rise))
+    cpu = (p["low"] + (p["high"] - p["low"]) * shape) * _noise(rng, minutes, p["noise"])
+    return cpu, _base(minutes), p
+
+
+def fam_bursts(minutes, rng):
+    """Poisson bursts on a base: arrivals at a drawn rate, exponential lengths, drawn heights."""
+    p = dict(
+        base=rng.uniform(0.3, 0.8),
+        per_day=rng.uniform(2, 10),
+        mean_minutes=rng.uniform(15, 90),
+        height=rng.uniform(1.0, 2.4),
+        noise=rng.uniform(0.03, 0.08),
+    )
+    cpu = np.full(minutes, p["base"])
+    t, starts = 0.0, []
+    while True:
+        t += rng.exponential(MINUTES_PER_DAY / p["per_day"])
+        if t >= minutes:
+            break
+        start, length = int(t), max(5, int(rng.exponential(p["mean_minutes"])))
+        cpu[start : start + length] += p["height"] * rng.uniform(0.6, 1.0)
+        starts.append(start)
+    p["bursts"] = len(starts)
+    return cpu * _noise(rng, minutes, p["noise"]), _base(minutes), p, tuple(starts)
+
+
+def fam_steps(minutes, rng):
+    """Piecewise-constant load: levels change up or down after exponential holds of hours."""
+    p = dict(mean_hold_hours=rng.uniform(2, 10), low=0.3, high=PEAK_OCPUS, noise=rng.uniform(0.02, 0.06))
+    cpu, t, steps = np.empty(minutes), 0, []
+    level = rng.uniform(p["low"], p["high"])
+    while t < minutes:
+        hold = max(20, int(rng.exponential(60 * p["mean_hold_hours"])))
+        cpu[t : t + hold] = level
+        new = rng.uniform(p["low"], p["high"])
+        if t + hold < minutes and new > 1.5 * level:
+            steps.append(t + hold)
+        t, level = t + hold, new
+    p["changes"] = int(minutes / (60 * p["mean_hold_hours"]))
+    return cpu * _noise(rng, minutes, p["noise"]), _base(minutes), p, tuple(steps)
+
+
+def fam_ramps(minutes, rng):
+    """Piecewise-linear load between random levels, each ramp 4 to 36 hours long."""
+    p = dict(min_hours=4, max_hours=36, noise=rng.uniform(0.02, 0.06))
+    knots_t, knots_v, t = [0], [rng.uniform(0.3, PEAK_OCPUS)], 0
+    while t < minutes:
+        t += int(60 * rng.uniform(p["min_hours"], p["max_hours"]))
+        knots_t.append(t)
+        knots_v.append(rng.uniform(0.3, PEAK_OCPUS))
+    p["ramps"] = len(knots_t) - 1
+    cpu = np.interp(np.arange(minutes), knots_t, knots_v)
+    return cpu * _noise(rng, minutes, p["noise"]), _base(minutes), p
+
+
+def _ar_family(minutes, rng, rhos):
+    p = dict(mean=rng.uniform(0.8, 1.6), rho=float(rng.choice(rhos)), sigma=rng.uniform(0.2, 0.45))
+    return p["mean"] * _noise(rng, minutes, p["sigma"], rho=p["rho"]), _base(minutes), p
+
+
+def fam_noise_fast(minutes, rng):
+    """Lognormal AR(1) noise that decorrelates within minutes (rho 0.5-0.9 per minute)."""
+    return _ar_family(minutes, rng, (0.5, 0.8, 0.9))
+
+
+def fam_noise_slow(minutes, rng):
+    """Lognormal AR(1) noise that wanders for hours (rho 0.98-0.999 per minute)."""
+    return _ar_family(minutes, rng, (0.98, 0.995, 0.999))
+
+
+def fam_flash(minutes, rng):
+    """Flash crowds: a jump to several times the base, decaying exponentially; 1-4 in the run."""
+    p = dict(base=rng.uniform(0.3, 0.6), count=int(rng.integers(1, 5)), tau=rng.uniform(20, 180))
+    t = np.arange(minutes)
+    cpu, starts = np.full(minutes, p["base"]), []
+    for start in sorted(rng.integers(60, minutes - 60, p["count"])):
+        jump = rng.uniform(1.5, PEAK_OCPUS - p["base"])
+        cpu = cpu + (t >= start) * jump * np.exp(-(t - start).clip(0) / p["tau"])
+        starts.append(int(start))
+    return cpu * _noise(rng, minutes, 0.03), _base(minutes), p, tuple(starts)
+
+
+def fam_memory_growth(minutes, rng):
+    """A cache that grows: per-instance memory from 4 GB up by a drawn amount, linearly or in steps."""
+    p = dict(grow_gb=rng.uniform(15, 55), stepped=bool(rng.random() < 0.5), cpu=rng.uniform(0.3, 0.9))
+    fraction = np.arange(minutes) / max(minutes - 1, 1)
+    if p["stepped"]:
+        fraction = np.floor(fraction * 6) / 6
+    cpu = p["cpu"] * (0.7 + 0.3 * _wave(minutes, MINUTES_PER_DAY, 60 * 15)) * _noise(rng, minutes, 0.03)
+    return cpu, 4.0 + p["grow_gb"] * fraction, p
+
+
+def fam_memory_leak(minutes, rng):
+    """A leak: per-instance memory grows with the process's age and drops back at each restart."""
+    p = dict(
+        leak_gb_per_hour=rng.uniform(0.5, 3.0),
+        restart_hours=rng.uniform(8, 48),
+        cpu=rng.uniform(0.3, 0.9),
+    )
+    p["restart_hours"] = min(p["restart_hours"], 45 / p["leak_gb_per_hour"])  # peaks stay below 50 GB
+    age = (np.arange(minutes) + rng.uniform(0, 60 * p["restart_hours"])) % (60 * p["restart_hours"])
+    cpu = p["cpu"] * _noise(rng, minutes, 0.04)
+    return cpu, 4.0 + p["leak_gb_per_hour"] * age / 60, p
+
+
+def fam_steady(minutes, rng):
+    """Nothing to scale: a level anywhere in range with a few per cent of noise."""
+    p = dict(level=rng.uniform(0.2, PEAK_OCPUS * 0.9), noise=rng.uniform(0.02, 0.05))
+    return p["level"] * _noise(rng, minutes, p["noise"]), _base(minutes), p
+
+
+def fam_growth(minutes, rng):
+    """Adoption: the level grows several-fold over the run under a daily wave."""
+    p = dict(start=rng.uniform(0.2, 0.5), factor=rng.uniform(2, 6), depth=rng.uniform(0.3, 0.7), noise=0.05)
+    trend = p["start"] * p["factor"] ** (np.arange(minutes) / max(minutes - 1, 1))
+    cpu = trend * (1 - p["depth"] * _wave(minutes, MINUTES_PER_DAY, 60 * 4.0)) * _noise(rng, minutes, p["noise"])
+    return cpu, _base(minutes), p
+
+
+def fam_mixed(minutes, rng):
+    """A diurnal wave with slow noise and occasional bursts on top."""
+    cpu, base, p = fam_diurnal(minutes, rng)
+    cpu = cpu * _noise(rng, minutes, 0.15, rho=0.99)
+    bursts, _, q, starts = fam_bursts(minutes, rng)
+    p = {**p, "burst_per_day": q["per_day"], "burst_height": q["height"]}
+    return cpu + bursts - q["base"], base, p, starts
+
+
+FAMILIES = {
+    "diurnal": fam_diurnal,
+    "weekly": fam_weekly,
+    "business": fam_business,
+    "sawtooth": fam_sawtooth,
+    "bursts": fam_bursts,
+    "steps": fam_steps,
+    "ramps": fam_ramps,
+    "noise-fast": fam_noise_fast,
+    "noise-slow": fam_noise_slow,
+    "flash": fam_flash,
+    "mem-growth": fam_memory_growth,
+    "mem-leak": fam_memory_leak,
+    "steady": fam_steady,
+    "growth": fam_growth,
+    "mixed": fam_mixed,
+}
+FAMILY_SEED_BASE = 20_000  # family k, seed s -> RNG seed FAMILY_SEED_BASE + 100 * k + s
+
+
+def family(name: str, seed: int, days: float = 7.0) -> Trace:
+    """One draw of a family: the same (name, seed, days) always gives the same trace and parameters."""
+    minutes = int(days * MINUTES_PER_DAY)
+    index = list(FAMILIES).index(name)
+    rng = np.random.default_rng(FAMILY_SEED_BASE + 100 * index + seed)
+    out = FAMILIES[name](minutes, rng)
+    cpu, base, params = out[:3]
+    steps = out[3] if len(out) > 3 else ()
+    doc = (FAMILIES[name].__doc__ or "").strip().split("\n")[0]
+    return Trace(f"{name}#{seed}", doc, _cap(cpu), base, tuple(steps), family=name, params=_round(params))

@@ -112,9 +112,14 @@ def _decide(state: DeploymentState, signal: Signal, policy: Policy, now: float) 
 def _next_scale_in_hold(state: DeploymentState, signal: Signal, policy: Policy) -> tuple[float, str]:
     """Flap damping, on a scale-up: how long every scale-in will wait after the last change.
 
-    A high alarm evaluated within flap_window_seconds after our scale-in shows that the scale-in was
-    wrong: the load swings faster than one step down can take. The wait then doubles, up to
-    max_scale_in_hold_seconds. A scale-up that is not a flap halves it; a scale-in keeps it."""
+    A high alarm evaluated within flap_window_seconds after our scale-in undoes it. It shows that the
+    scale-in was wrong (a flap) when it came quickly, less than two scale-up cooldowns after the scale-in
+    (each about one update plus a fresh reading: a scale-in undone sooner saved less than its reversal
+    risked), or sharply, at a reading nearer saturation than the target (the load outran the smaller
+    capacity). The wait then doubles, up to max_scale_in_hold_seconds. A slow rise that crosses the high
+    threshold later (a daily peak, a sawtooth of hours) is the load moving, not a flap: it keeps the wait.
+    Without a deployment-level reading (a per-instance alarm) slow and sharp cannot be told apart, and any
+    rise within the window counts. A scale-up after the window halves the wait; a scale-in keeps it."""
     base = policy.scale_down_cooldown_seconds
     held = max(state.scale_in_hold or 0, base)
     if policy.flap_window_seconds == 0:
@@ -125,6 +130,10 @@ def _next_scale_in_hold(state: DeploymentState, signal: Signal, policy: Policy) 
     since = signal.alarm_time - state.last_down
     if since > policy.flap_window_seconds:
         return max(base, held / 2), ""
+    quick = since < 2 * policy.scale_up_cooldown_seconds
+    sharp = signal.observed is None or signal.observed >= (policy.target(signal.metric) + 100) / 2
+    if not (quick or sharp):
+        return held, f"; a slow rise {since:.0f} s after our scale-in, not a flap (the wait stays {held:.0f} s)"
     hold = min(max(2 * held, MIN_FLAP_HOLD_SECONDS), max(policy.max_scale_in_hold_seconds, base))
     return hold, f"; flap: {since:.0f} s after our scale-in, so every scale-in now waits {hold:.0f} s"
 
