@@ -223,7 +223,7 @@ def goals_text(g: dict) -> str:
     ]
     if g["misses"]:
         lines.append(
-            "- Missed cases (not no-worse than a feasible baseline): "
+            "- Feasible cases where `ours` does not dominate both (the baseline it is worse than, on either axis): "
             + "; ".join(f"{v.case} (vs {', '.join(sorted(set(v.baselines) - set(v.dominated)))})" for v in g["misses"])
         )
     if g["beaten_cases"]:

@@ -377,6 +377,8 @@ def pareto(scores: dict[tuple[str, str], Score], policies: list[str], path: Path
                 if family != "examples":
                     ax.annotate(str(seed), (x, y), fontsize=5, alpha=0.6, xytext=(2, 2), textcoords="offset points")
         ax.set_yscale("symlog", linthresh=10)
+        top = max((s.violation_minutes for s in scores.values() if s.family == family), default=0)
+        ax.set_ylim(-1, max(20, 2 * top))
         ax.set_title(family, fontsize=9)
         ax.tick_params(labelsize=7)
         ax.grid(alpha=0.3)

@@ -18,6 +18,7 @@ from multiprocessing import get_context
 
 from bench import traces
 from bench.policies import NATIVE_VARIANTS, Native, Oracle, Ours, Sample2022
+from bench.report import score
 from bench.sim import STARTS, SimConfig, Simulation, serves
 
 LARGE_START_TRACES = ("noise-slow", "steady", "diurnal", "ramps", "bursts", "sawtooth", "business")
@@ -104,7 +105,7 @@ def controller(policy: str, transport: str):
     if policy == "ours":
         return Ours("ours", transport=transport)
     if policy.startswith("ours:") or policy.startswith("ours-"):
-        name, _, spec = policy.split("@")[0].partition(":")
+        name, _, spec = policy.partition(":")
         env, high, reconcile = {}, {}, True
         for item in filter(None, spec.split(";")):
             key, _, value = item.partition("=")
@@ -115,8 +116,6 @@ def controller(policy: str, transport: str):
             else:
                 env[f"AUTOSCALE_{key.upper()}"] = value
         return Ours(policy, high=high, transport=transport, reconcile=reconcile, **env)
-    if policy.startswith("ours@"):
-        return Ours(policy, transport=transport)
     raise ValueError(f"unknown policy {policy!r}")
 
 
@@ -131,10 +130,6 @@ class Task:
 
 def run_task(task: Task):
     """One policy on one case (in a worker process): (task, score, series if kept, invocation records)."""
-    from bench import experiments  # TEMPORARY (retuning): an experimental damping rule, bench/experiments.py
-    from bench.report import score  # late: keeps the worker's import of report cheap when unused
-
-    experiments.patch_all(task.policy.split("@", 1)[1] if "@" in task.policy else "")
     trace = task.case.trace()
     start = STARTS[task.case.start](trace, task.config)
     run = Simulation([trace], controller(task.policy, task.transport), task.config, [start]).run()
