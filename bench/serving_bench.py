@@ -47,6 +47,7 @@ from autoscaler.oci_gateway import OciGateway
 from autoscaler.owned_alarms import AlarmTemplate, converge, wanted_alarms
 from autoscaler.service import handle_message
 from autoscaler.settings import load_settings
+from bench.sim import read_capacity
 from emulator.monitoring import Monitoring
 from emulator.serving import PROFILES, Profile, serve
 from emulator.store import Store
@@ -319,16 +320,6 @@ def deployment_body(md_id: str, capacity: Capacity, tags: dict[str, str]) -> dic
         "freeformTags": dict(tags),
         "definedTags": {},
     }
-
-
-def read_capacity(body: dict) -> Capacity:
-    model = body["modelDeploymentConfigurationDetails"]["modelConfigurationDetails"]
-    instance = model["instanceConfiguration"]
-    shape_config = instance.get("modelDeploymentInstanceShapeConfigDetails") or {}
-    shape = Shape(
-        name=instance["instanceShapeName"], ocpus=shape_config.get("ocpus"), memory_gbs=shape_config.get("memoryInGBs")
-    )
-    return Capacity(model["scalingPolicy"]["instanceCount"], shape)
 
 
 def set_count(store: Store, md_id: str, count: int) -> bool:

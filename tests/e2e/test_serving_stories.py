@@ -7,25 +7,8 @@ fires from metric data through the emulator's Monitoring (MQL evaluation, not an
 import time
 from datetime import UTC, datetime
 
-import pytest
-
-from demo.stack import Stack
 from demo.story import GPU1, REQ1, fired_by_low_alarm, fresh
 from tests.conftest import DEMO, DEMO1, SEED
-
-
-@pytest.fixture(scope="module")
-def stack():
-    config = {"AUTOSCALE_SCALE_UP_COOLDOWN_SECONDS": "0", "AUTOSCALE_SCALE_DOWN_COOLDOWN_SECONDS": "0"}
-    with Stack(update_delay=0.2, **config) as running:
-        yield running
-
-
-@pytest.fixture
-def oci(stack):
-    stack.admin("POST", "/_emulator/reset", SEED)
-    stack.admin("DELETE", "/_emulator/faults")
-    return stack
 
 
 def send(stack, message):

@@ -3,26 +3,8 @@
 import json
 import time
 
-import pytest
-
-from demo.stack import Stack
 from demo.story import fired_by_low_alarm, fresh
-from tests.conftest import DEMO1, SEED
-
-
-@pytest.fixture(scope="module")
-def stack():
-    config = {"AUTOSCALE_SCALE_UP_COOLDOWN_SECONDS": "0", "AUTOSCALE_SCALE_DOWN_COOLDOWN_SECONDS": "0"}
-    with Stack(update_delay=0.2, **config) as running:
-        yield running
-
-
-@pytest.fixture
-def oci(stack):
-    """A fresh seed and no faults before every story."""
-    stack.admin("POST", "/_emulator/reset", SEED)
-    stack.admin("DELETE", "/_emulator/faults")
-    return stack
+from tests.conftest import DEMO1
 
 
 def settle(stack):

@@ -1,0 +1,21 @@
+"""The stories' stack: the emulator and the function under fdk, one per test module; a fresh seed per test."""
+
+import pytest
+
+from demo.stack import Stack
+from tests.conftest import SEED
+
+
+@pytest.fixture(scope="module")
+def stack():
+    config = {"AUTOSCALE_SCALE_UP_COOLDOWN_SECONDS": "0", "AUTOSCALE_SCALE_DOWN_COOLDOWN_SECONDS": "0"}
+    with Stack(update_delay=0.2, **config) as running:
+        yield running
+
+
+@pytest.fixture
+def oci(stack):
+    """A fresh seed and no faults before every story."""
+    stack.admin("POST", "/_emulator/reset", SEED)
+    stack.admin("DELETE", "/_emulator/faults")
+    return stack
