@@ -30,10 +30,8 @@ from .oci_gateway import Alarm, Conflict, Deployment, OciGateway, OciRefused
 from .owned_alarms import (
     AlarmTemplate,
     Wanted,
-    alarm_details,
     converge,
     converge_one,
-    owned_alarm_name,
     request_alarms,
     wanted_alarms,
 )
@@ -273,15 +271,6 @@ def _state_tags(deployment: Deployment, decision: Decision, signal: Signal, now:
     events = [*deployment.state.recent_events, signal.event_key][-RECENT_EVENTS_KEPT:]
     tags[STATE_EVENTS_TAG] = " ".join(events)
     return tags
-
-
-def low_alarm_name(metric: str, deployment_id: str) -> str:
-    return owned_alarm_name(LOW_TITLE[metric], deployment_id)
-
-
-def low_alarm_details(source: Alarm, metric: str, deployment_id: str, threshold: float, settings: Settings) -> dict:
-    """The scale-down alarm for one deployment, modelled on the high alarm that fired (owned_alarms.alarm_details)."""
-    return alarm_details(AlarmTemplate.of(source), Wanted(metric, "down", threshold), deployment_id, settings)
 
 
 def _short(error: Exception) -> str:
