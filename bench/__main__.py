@@ -199,6 +199,11 @@ def build_report(scores, policies, params, config, args, days, seeds, cases) -> 
         g = report.goals(verdicts, fam, ours)
         sections += [f"## Goals: `{ours}`", goals_text(g)]
         sections += [f"## Verdict per family: `{ours}` against each rival", report.verdict_table(fam, rivals)]
+    if "ours" in policies and suite.NO_TICK in policies:
+        sections += [
+            "## The periodic reconcile: `ours` with and without its tick",
+            report.reconcile_table(scores, "ours", suite.NO_TICK),
+        ]
     sections += [
         "## Per family: median [min–max] over seeds",
         report.family_table(report.family_rows(scores, policies)),
@@ -320,6 +325,8 @@ def _generated(text: str) -> dict[str, str]:
             parts["goals"] = body
         elif title.startswith("## Verdict per family: `ours`"):
             parts["verdicts"] = body
+        elif title.startswith("## The periodic reconcile"):
+            parts["reconcile"] = body
         elif title.startswith("## Per family"):
             parts["families"] = body
         elif title.startswith("## Every case: violation"):

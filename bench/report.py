@@ -39,10 +39,19 @@ class Score:
     reversals: int
     time_to_capacity: float | None  # mean minutes from a load step until within the SLO again
     wall_seconds: float = 0.0
+    # Violation minutes after the first day with load (the business family: its first working day): what a
+    # forecast from the deployment's own history could have prevented.
+    late_violation_minutes: int | None = None
+    # Oversized starts: minutes until the billed OCPUs first fall to what the user's start would have had.
+    time_to_size: float | None = None
 
 
-def score(policy: str, case, series: Series, slo: float, wall_seconds: float = 0.0) -> Score:
+def score(
+    policy: str, case, series: Series, slo: float, wall_seconds: float = 0.0, sized_ocpus: float | None = None
+) -> Score:
+    """`sized_ocpus`: for an oversized start, the OCPUs of the capacity a user would have created."""
     over = [c > slo or m > slo for c, m in zip(series.cpu, series.mem, strict=True)]
+    first = 1440 * (first_busy_day(series.trace.params) + 1)
     return Score(
         policy=policy,
         case=case.name,
@@ -57,7 +66,25 @@ def score(policy: str, case, series: Series, slo: float, wall_seconds: float = 0
         reversals=reversals(series.actions),
         time_to_capacity=time_to_capacity(over, series.trace.steps),
         wall_seconds=wall_seconds,
+        late_violation_minutes=sum(over[first:]),
+        time_to_size=None if sized_ocpus is None else time_to_size(series.billed_ocpus, sized_ocpus),
     )
+
+
+def first_busy_day(params: dict | None) -> int:
+    """The trace's first day with load: day 0, or for office hours the first working day (0 = its start_day)."""
+    if not params or "open_hour" not in params:
+        return 0
+    for day in range(7):
+        weekday = (params.get("start_day", 0) + day) % 7
+        if weekday < 5 or (weekday == 5 and params.get("saturday")):
+            return day
+    return 0
+
+
+def time_to_size(billed: list[float], sized: float) -> float:
+    """Minutes until the billed OCPUs first fall to `sized` (the whole run if they never do)."""
+    return float(next((minute for minute, value in enumerate(billed) if value <= sized + 1e-9), len(billed)))
 
 
 def direction(before, after) -> int:
@@ -174,6 +201,36 @@ def family_rows(scores: dict[tuple[str, str], Score], policies: list[str], ours:
                 }
             )
     return rows
+
+
+def reconcile_table(scores: dict[tuple[str, str], Score], with_tick: str, without: str) -> str:
+    """The same function with and without its periodic reconcile, per family: median [min-max] over seeds."""
+    lines = [
+        "| family | violation min: tick / no tick | violation min after the first day: tick / no tick "
+        "| × oracle OCPU-h: tick / no tick | time to size (min): tick / no tick |",
+        "|---|---|---|---|---|",
+    ]
+    oracle = {case: s.ocpu_hours for (p, case), s in scores.items() if p == "oracle"}
+
+    def cell(policy: str, family: str, measure) -> str:
+        values = [measure(s) for (p, _), s in scores.items() if p == policy and s.family == family]
+        values = [v for v in values if v is not None]
+        if not values:
+            return "–"
+        mid, low, high = _spread(values)
+        digits = 2 if isinstance(values[0], float) and high < 10 else 0
+        return f"{mid:.{digits}f} [{low:.{digits}f}–{high:.{digits}f}]"
+
+    measures = (
+        lambda s: s.violation_minutes,
+        lambda s: s.late_violation_minutes,
+        lambda s: s.ocpu_hours / oracle[s.case] if oracle.get(s.case) else None,
+        lambda s: s.time_to_size,
+    )
+    for family in dict.fromkeys(s.family for (p, _), s in scores.items() if p == with_tick):
+        cells = [f"{cell(with_tick, family, m)} / {cell(without, family, m)}" for m in measures]
+        lines.append(f"| {family} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
 
 
 def _spread(values: list[float]) -> tuple[float, float, float]:

@@ -46,6 +46,7 @@ from autoscaler.messages import parse_message
 from autoscaler.oci_gateway import OciGateway
 from autoscaler.owned_alarms import AlarmTemplate, converge, wanted_alarms
 from autoscaler.service import handle_message
+from autoscaler.settings import Policy as FunctionPolicy
 from autoscaler.settings import load_settings
 from bench.sim import read_capacity
 from emulator.monitoring import Monitoring
@@ -620,7 +621,8 @@ class Function(Policy):
 
 def tuned_cpu(profile: str) -> dict[str, float]:
     """CPU target, high and low thresholds moved onto this profile's CPU curve: the utilization (rho) at which the
-    defaults (target 60, Terraform high 75, low 20) sit on the CPU-bound profile, read back as this profile's CPU %.
+    defaults (the function's cpu_target and cpu_low_threshold, Terraform's high threshold) sit on the CPU-bound
+    profile, read back as this profile's CPU %.
     What a user who knows the deployment's CPU range would set; in the M/M/c model CPU is exactly linear in rho,
     which real I/O- or GPU-bound serving need not be (a best case for CPU scaling)."""
     reference, own = PROFILES["cpu_bound"], PROFILES[profile]
@@ -629,7 +631,9 @@ def tuned_cpu(profile: str) -> dict[str, float]:
         rho = (percent - reference.cpu_idle) / (reference.cpu_busy - reference.cpu_idle)
         return round(own.cpu_idle + (own.cpu_busy - own.cpu_idle) * rho, 1)
 
-    return {"target": moved(60), "high": moved(75), "low": moved(20)}
+    defaults = FunctionPolicy()
+    high = float(terraform_defaults()["cpu_high_threshold"])
+    return {"target": moved(defaults.cpu_target), "high": moved(high), "low": moved(defaults.cpu_low_threshold)}
 
 
 class Native(Policy):

@@ -41,7 +41,16 @@ ROOT = Path(__file__).resolve().parents[1]
 TEMPLATE = json.loads((ROOT / "emulator" / "seed.json").read_text())["modelDeployments"][0]
 COMPARTMENT = TEMPLATE["compartmentId"]
 NAMESPACE = "oci_datascience_modeldeploy"
-START = 1_767_571_200.0  # Monday 2026-01-05 00:00 UTC: virtual time of minute 0
+START = 1_767_571_200.0  # Monday 2026-01-05 00:00 UTC: virtual time of minute 0 of a trace starting on a Monday
+
+
+def start_time(trace) -> float:
+    """The virtual time of the trace's minute 0: midnight UTC on the weekday its day 0 is drawn to be (the families'
+    `start_day`, 0 = Monday), so a weekend in the trace is a weekend on the clock (schedules and the forecast's
+    weekday/weekend days read the clock)."""
+    return START + 86400 * int(trace.params.get("start_day", 0) if trace.params else 0)
+
+
 E4 = "VM.Standard.E4.Flex"
 LADDER = tuple(Shape(name=E4, ocpus=n, memory_gbs=16 * n) for n in (1, 2, 4, 8))
 
@@ -243,6 +252,7 @@ class BenchStore(Store):
 
     def __init__(self, config: SimConfig, clock: VirtualClock, monitoring: Monitoring):
         self._summaries: dict[tuple, list[dict]] = {}
+        self.start = clock.now  # minute 0
         super().__init__(clock=clock, monitoring=monitoring)
         self.config = config
 
@@ -288,7 +298,7 @@ class BenchStore(Store):
 
     def _minutes(self, md_id: str, kind: str) -> float:
         mean, jitter = self.config.update_time(kind)
-        minute = int((self.clock() - START) // 60)
+        minute = int((self.clock() - self.start) // 60)
         digest = hashlib.sha256(f"{self.config.seed}:{md_id}:{minute}:{kind}".encode()).digest()
         return mean + jitter * (2 * int.from_bytes(digest[:8], "little") / 2**64 - 1)
 
@@ -362,7 +372,8 @@ class Simulation:
     ):
         self.config = config
         self.controller = controller
-        self.clock = VirtualClock()
+        self.start = start_time(traces[0])
+        self.clock = VirtualClock(self.start)
         self.monitoring = BenchMonitoring(wall_clock=self.clock, slack_seconds=config.evaluation_slack_seconds)
         self.store = BenchStore(config, self.clock, self.monitoring)
         self.ids = [deployment_id(index, trace.name) for index, trace in enumerate(traces)]
@@ -398,7 +409,7 @@ class Simulation:
             deployments[md_id] = d
         dirty, queue, order = True, [], 0
         for minute in range(minutes):
-            now = START + 60 * minute
+            now = self.start + 60 * minute
             self.clock.now = now
             for md_id, d in deployments.items():
                 if dirty or d.lifecycle != "ACTIVE":

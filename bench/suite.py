@@ -19,13 +19,14 @@ from multiprocessing import get_context
 from bench import traces
 from bench.policies import NATIVE_VARIANTS, Native, Oracle, Ours, Sample2022
 from bench.report import score
-from bench.sim import STARTS, SimConfig, Simulation, serves
+from bench.sim import STARTS, SimConfig, Simulation, ocpus, serves
 
 LARGE_START_TRACES = ("noise-slow", "steady", "diurnal", "ramps", "bursts", "sawtooth", "business")
 SMALL_START_TRACES = ("steady", "weekly", "steps", "noise-slow", "ramps", "diurnal", "sawtooth")
 START_SEED_BASE = 100  # start families draw their traces from seeds 100+ (not the family's own 0..n-1)
 BASELINES = ("2022", "native")
-DEFAULT_POLICIES = ("2022", "native", "native-80-20", "native-60-25", "ours", "oracle")
+NO_TICK = "ours-notick:reconcile=0"  # the function without its periodic reconcile: what the tick adds
+DEFAULT_POLICIES = ("2022", "native", "native-80-20", "native-60-25", "ours", NO_TICK, "oracle")
 
 
 @dataclass(frozen=True)
@@ -134,7 +135,8 @@ def run_task(task: Task):
     start = STARTS[task.case.start](trace, task.config)
     run = Simulation([trace], controller(task.policy, task.transport), task.config, [start]).run()
     [series] = run.series.values()
-    result = score(task.policy, task.case, series, task.config.slo, run.wall_seconds)
+    sized = ocpus(STARTS["user"](trace, task.config)) if task.case.start == "large" else None
+    result = score(task.policy, task.case, series, task.config.slo, run.wall_seconds, sized)
     invocations = [
         (i["type"], len(i["calls"]), i["seconds"], [o["status"] for o in i["outcomes"]]) for i in run.invocations
     ]

@@ -66,7 +66,7 @@ def business_hours(
     rise_in_minutes: float = 40,
     hours_high: float = 4,
     base: float = 20.0,
-    peak: float = 150.0,
+    peak: float = 200.0,
     **kwargs,
 ) -> list[dict]:
     """A daily rise to `peak` instance-% for `hours_high` hours, starting `rise_in_minutes` after `end`'s time

@@ -162,7 +162,7 @@ variable "scaling" {
     min_instances               = optional(number, 1)
     max_instances               = optional(number, 4)
     shape_ladder                = optional(list(string), ["VM.Standard.E4.Flex:1:16", "VM.Standard.E4.Flex:2:32", "VM.Standard.E4.Flex:4:64", "VM.Standard.E4.Flex:8:128"])
-    cpu_target                  = optional(number, 60)
+    cpu_target                  = optional(number, 70)
     mem_target                  = optional(number, 60)
     cpu_low_threshold           = optional(number, 20)
     mem_low_threshold           = optional(number, 20)

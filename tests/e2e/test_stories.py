@@ -41,7 +41,7 @@ def test_scale_out_then_in_to_the_floor(oci):
     status, body = send(oci, fresh("high_cpu.json"))
     assert status == 200 and body["outcomes"][0]["status"] == "applied"
     send(oci, fresh("high_cpu_repeat.json", "99"))
-    assert demo1(oci) == (4, 1)  # ceil(2 x 99 / 60) = 4 = max
+    assert demo1(oci) == (4, 1)  # 99 % is saturated: 2 x 4 = 8, capped at max 4
     assert len(low_alarms(oci, "cpu")) == 1
     for expected in (3, 2, 1):
         status, body = send(oci, fired_by_low_alarm(oci, "cpu", "5"))

@@ -43,14 +43,14 @@ def test_a_value_out_of_range_costs_no_oci_call(run, store):
 
 
 def test_a_per_instance_alarm_steps_by_one_and_says_whose_value_it_is(run, store):
-    [outcome] = run(alarm_message("high_cpu_per_instance.json"))  # 97.1 % on one instance, the 2022 form
-    assert outcome["status"] == "applied" and capacity(store)[0] == 2  # a deployment-level 97.1 % would give x4
+    [outcome] = run(with_value("high_cpu_per_instance.json", "99.5"))  # one saturated instance, the 2022 form
+    assert outcome["status"] == "applied" and capacity(store)[0] == 2  # a deployment-level 99.5 % would give x4
     assert "one instance's reading (per-instance alarm)" in outcome["reason"]
 
 
 def test_a_deployment_level_alarm_sizes_in_proportion(run, store):
     [outcome] = run(with_value("high_cpu.json", "97.1"))
-    assert outcome["status"] == "applied" and capacity(store)[0] == 2  # ceil(1 x 97.1 / 60)
+    assert outcome["status"] == "applied" and capacity(store)[0] == 2  # ceil(1 x 97.1 / 70)
     assert "per-instance" not in outcome["reason"]
 
 

@@ -53,7 +53,7 @@ def reseed(store, seed, deployment_id=DEMO1, count=None, tags=None, drop_alarms=
 
 
 def rising(store, deployment_id=DEMO1, minutes=30, now=T0):
-    """Ten days of a daily rise to 150 instance-% that starts `minutes` after now's time of day."""
+    """Ten days of a daily rise to 200 instance-% that starts `minutes` after now's time of day."""
     history = business_hours(DEMO, deployment_id, now, days=10, rise_in_minutes=minutes)
     store.post_service_metrics({"metricData": history})
 
@@ -71,7 +71,7 @@ def test_an_oversized_start_gets_its_low_alarm_and_is_shed_by_it(tick, run, stor
     outcome = tick()[DEMO1]
     assert outcome["status"] == "repaired" and outcome["alarms"]["model_deployment_low_cpu"] == "created"
     [low] = owned_low_alarms(store, "cpu")
-    assert low["query"].endswith("< 40")  # floor(60 x 3/4 x 0.9): one step down still runs at <= 54 %
+    assert low["query"].endswith("< 47")  # floor(70 x 3/4 x 0.9): one step down still runs at <= 63 %
     [shed] = run(low_message(store, "cpu"), now=T0 + 60)  # the low alarm fires on the idle deployment
     assert shed["status"] == "applied" and shed["action"] == "scale_in" and capacity(store)[0] == 3
 
@@ -90,7 +90,7 @@ def test_a_change_whose_low_alarm_step_failed_is_finished_by_the_next_tick(tick,
     outcome = tick(now=T0 + 900)[DEMO1]
     assert outcome["status"] == "repaired" and outcome["alarms"]["model_deployment_low_cpu"] == "created"
     [low] = owned_low_alarms(store, "cpu")
-    assert low["query"].endswith("< 36")  # the threshold of the capacity that landed (3)
+    assert low["query"].endswith("< 42")  # the threshold of the capacity that landed (3)
 
 
 def test_a_low_alarm_deleted_by_hand_comes_back_and_a_wrong_threshold_is_corrected(tick, run, store):
@@ -99,8 +99,8 @@ def test_a_low_alarm_deleted_by_hand_comes_back_and_a_wrong_threshold_is_correct
     store.delete_alarm(low["id"], None)
     assert tick(now=T0 + 60)[DEMO1]["alarms"] == {"model_deployment_low_cpu": "created"}
     [low] = owned_low_alarms(store, "cpu")
-    store.update_alarm(low["id"], {"query": low["query"].replace("< 27", "< 5")}, None)
-    assert tick(now=T0 + 120)[DEMO1]["alarms"] == {"model_deployment_low_cpu": "exists, threshold now 27%"}
+    store.update_alarm(low["id"], {"query": low["query"].replace("< 31", "< 5")}, None)
+    assert tick(now=T0 + 120)[DEMO1]["alarms"] == {"model_deployment_low_cpu": "exists, threshold now 31%"}
     calls = len(store.calls)
     assert tick(now=T0 + 180)[DEMO1]["status"] == "noop"  # converged: no call beyond the listings
     assert {c[0] for c in store.calls[calls:]} == {"ListModelDeployments", "ListAlarms", "SummarizeMetricsData"}
@@ -111,7 +111,7 @@ def test_a_failed_update_is_reported_and_its_alarms_follow_the_capacity_oci_kept
     outcome = tick()[DEMO1]
     assert "never took effect" in outcome["reason"]
     [low] = owned_low_alarms(store, "cpu")
-    assert low["query"].endswith("< 27")  # 2 instances, not the 3 that failed
+    assert low["query"].endswith("< 31")  # 2 instances, not the 3 that failed
 
 
 # --- hole 3: a workload with a pattern ---------------------------------------------------------------------------
@@ -121,7 +121,7 @@ def test_a_daily_rise_is_met_ahead_of_time(tick, store):
     rising(store, minutes=30)
     outcome = tick()[DEMO1]
     assert outcome["status"] == "applied" and outcome["action"] == "scale_out"
-    assert capacity(store)[0] == 3  # ceil(150 / 60)
+    assert capacity(store)[0] == 3  # ceil(200 / 70): sized at the 70 % target
     assert outcome["floor"] == 3 and "daily pattern" in outcome["forecast"]
     assert owned_low_alarms(store, "cpu") == []  # at its floor: nothing to scale in until the rise has passed
     tags = deployment(store)["freeformTags"]

@@ -28,13 +28,13 @@ def low_message(store, metric, deployment_id=DEMO1, **changes):
 def test_high_cpu_scales_out_in_proportion_and_creates_the_low_alarm(run, store):
     [outcome] = run(alarm_message("high_cpu.json"))
     assert outcome["status"] == "applied" and outcome["action"] == "scale_out"
-    assert capacity(store) == (2, "VM.Standard.E4.Flex", 1)  # ceil(1 x 92.3 / 60) = 2
+    assert capacity(store) == (2, "VM.Standard.E4.Flex", 1)  # ceil(1 x 92.3 / 70) = 2
     assert outcome["before"].startswith("1 x") and outcome["after"].startswith("2 x")
     assert outcome["work_request_id"] and outcome["low_alarm"] == "created"
     [low] = owned_low_alarms(store, "cpu")
     high, _ = store.get_alarm("ocid1.alarm.oc1.iad.demo1highcpu")
-    # 2 -> 1 instance would run at <= 0.9 x the 60 % target: floor(60 x 1/2 x 0.9)
-    assert low["query"] == f'CpuUtilization[1m]{{resourceId = "{DEMO1}"}}.groupBy(resourceId).mean() < 27'
+    # 2 -> 1 instance would run at <= 0.9 x the 70 % target: floor(70 x 1/2 x 0.9)
+    assert low["query"] == f'CpuUtilization[1m]{{resourceId = "{DEMO1}"}}.groupBy(resourceId).mean() < 31'
     full, _ = store.get_alarm(low["id"])
     assert full["notificationTitle"] == "model_deployment_low_cpu"
     for key in ("compartmentId", "metricCompartmentId", "destinations", "severity", "namespace"):
@@ -77,7 +77,7 @@ def test_repeat_waits_for_the_cooldown_then_scales_again(run, store):
     assert early["status"] == "noop" and "up cooldown" in early["reason"]
     assert capacity(store)[0] == 2
     [late] = run(alarm_message("high_cpu_repeat.json"), now=T0 + 720)
-    assert late["status"] == "applied" and capacity(store)[0] == 3  # ceil(2 x 88.1 / 60)
+    assert late["status"] == "applied" and capacity(store)[0] == 3  # ceil(2 x 88.1 / 70)
     assert len(owned_low_alarms(store, "cpu")) == 1  # ensured, never duplicated
 
 
@@ -107,7 +107,7 @@ def test_low_cpu_steps_in_and_removes_its_alarm_at_the_floor(run, store):
     assert cooling["status"] == "noop" and "down cooldown" in cooling["reason"]
     [first] = run(low_message(store, "cpu", timestampEpochMillis=1_763_900_001_000), now=T0 + 1320)
     assert first["action"] == "scale_in" and capacity(store)[0] == 2
-    assert first["low_alarm"] == "exists, threshold now 27%"  # from floor(60 x 2/3 x 0.9) = 36
+    assert first["low_alarm"] == "exists, threshold now 31%"  # from floor(70 x 2/3 x 0.9) = 42
     [second] = run(low_message(store, "cpu", timestampEpochMillis=1_763_900_002_000), now=T0 + 1920)
     assert second["action"] == "scale_in" and capacity(store)[0] == 1 and second["low_alarm"] == "deleted"
     assert owned_low_alarms(store, "cpu") == []
@@ -130,17 +130,17 @@ def test_a_flap_doubles_the_wait_before_the_next_scale_in(run, store):
 
 def test_a_low_alarm_left_at_another_capacity_is_resynced_not_obeyed(run, store):
     run(alarm_message("high_cpu.json"))
-    run(alarm_message("high_cpu_repeat.json"), now=T0 + 720)  # 3 instances: the low alarm is at < 36
+    run(alarm_message("high_cpu_repeat.json"), now=T0 + 720)  # 3 instances: the low alarm is at < 42
     body, etag = store.get_model_deployment(DEMO1)
     model = body["modelDeploymentConfigurationDetails"]["modelConfigurationDetails"]
     model["scalingPolicy"]["instanceCount"] = 2  # someone else (or the other metric) scaled it in
     details = {"deploymentType": "SINGLE_MODEL", "modelConfigurationDetails": model}
     store.update_model_deployment(DEMO1, {"modelDeploymentConfigurationDetails": details}, etag)
     message = low_message(store, "cpu")
-    message["alarmMetaData"][0]["metricValues"] = [{"CpuUtilization[1m].mean()": "30"}]
+    message["alarmMetaData"][0]["metricValues"] = [{"CpuUtilization[1m].mean()": "36"}]
     [outcome] = run(message, now=T0 + 2000)
-    assert outcome["status"] == "noop" and "30% is not below 27%" in outcome["reason"]
-    assert capacity(store)[0] == 2 and outcome["low_alarm"] == "exists, threshold now 27%"
+    assert outcome["status"] == "noop" and "36% is not below 31%" in outcome["reason"]
+    assert capacity(store)[0] == 2 and outcome["low_alarm"] == "exists, threshold now 31%"
 
 
 def test_low_mem_steps_down_to_the_bottom_rung(run, store):
@@ -163,8 +163,8 @@ def test_firing_to_ok_is_acknowledged_without_touching_oci(run, store):
 def test_one_alarm_covers_every_deployment_it_names(run, store):
     outcomes = run(alarm_message("multi_deployment_high_cpu.json"))
     assert [(o["deployment_id"], o["status"]) for o in outcomes] == [(DEMO1, "applied"), (DEMO2, "applied")]
-    assert capacity(store, DEMO1)[0] == 2  # ceil(1 x 85 / 60)
-    assert capacity(store, DEMO2)[0] == 4  # ceil(2 x 97.5 / 60)
+    assert capacity(store, DEMO1)[0] == 2  # ceil(1 x 85 / 70)
+    assert capacity(store, DEMO2)[0] == 3  # ceil(2 x 97.5 / 70)
     assert len(owned_low_alarms(store, "cpu", DEMO1)) == len(owned_low_alarms(store, "cpu", DEMO2)) == 1
     assert len([c for c in store.calls if c[0] == "GetAlarm"]) == 1  # verified once per message
 
@@ -268,10 +268,10 @@ def test_failed_update_leaves_the_deployment_as_it_was(run, store, fake_oci, env
 def test_with_headroom_the_low_alarm_follows_the_capacity(run, store):
     run(alarm_message("high_cpu.json"), AUTOSCALE_SCALE_IN_HEADROOM="0.8")
     run(alarm_message("high_cpu_repeat.json"), now=T0 + 720, AUTOSCALE_SCALE_IN_HEADROOM="0.8")  # 3 instances
-    assert owned_low_alarms(store, "cpu")[0]["query"].endswith("< 32")  # 2 would run at <= 60 x 2/3 x 0.8
+    assert owned_low_alarms(store, "cpu")[0]["query"].endswith("< 37")  # 2 would run at <= 70 x 2/3 x 0.8
     [down] = run(low_message(store, "cpu"), now=T0 + 1320, AUTOSCALE_SCALE_IN_HEADROOM="0.8")
-    assert down["action"] == "scale_in" and down["low_alarm"] == "exists, threshold now 24%"
-    assert owned_low_alarms(store, "cpu")[0]["query"].endswith("< 24")
+    assert down["action"] == "scale_in" and down["low_alarm"] == "exists, threshold now 28%"
+    assert owned_low_alarms(store, "cpu")[0]["query"].endswith("< 28")
 
 
 def test_duplicate_low_alarms_are_collapsed_to_one(run, store):

@@ -288,8 +288,8 @@ def test_a_broken_copy_disagrees(module_copy, edit):
     edit(module_copy / "alarms.tf", ".mean() > ${each.value.threshold}", ".max() > ${each.value.threshold}")
     edit(
         module_copy / "variables.tf",
-        "cpu_target                  = optional(number, 60)",
         "cpu_target                  = optional(number, 70)",
+        "cpu_target                  = optional(number, 65)",
     )
     broken = Module(ct.parse_module(module_copy))
     problems = [problem for check in CHECKS for problem in check(broken)]
@@ -297,7 +297,7 @@ def test_a_broken_copy_disagrees(module_copy, edit):
         "function config keys: missing ['AUTOSCALE_DRY_RUN']",
         "local.high_titles is",
         "high alarm query renders",
-        "var.scaling.cpu_target defaults to 70",
+        "var.scaling.cpu_target defaults to 65",
     ):
         assert any(problem.startswith(expected) for problem in problems), (expected, problems)
 

@@ -33,27 +33,71 @@ def test_a_daily_rise_is_foreseen_before_it_comes():
     assert "daily pattern" in result.reason
 
 
-def test_outside_the_rise_the_forecast_is_the_quiet_level():
-    evening = NOW + 13 * HOUR  # 20:15: quiet until 21:30
+def test_without_a_rise_ahead_the_forecast_leaves_the_load_to_the_reactive_rules():
+    evening = NOW + 13 * HOUR  # 20:15: quiet until 21:30, as in the last hour
     result = forecast(series(10, business_hours, evening), evening, HORIZON)
-    assert result.peak == pytest.approx(20, abs=8)
+    assert result.stays_out and result.season == "daily"
+    assert result.reason.endswith("in the last hour: no rise ahead") and "up to 2" in result.reason
+    midday = NOW + 5 * HOUR  # 12:15: busy now and next: a floor here would only hold what the alarms hold
+    assert forecast(series(10, business_hours, midday), midday, HORIZON).stays_out
+
+
+def weekday(start: float) -> int:
+    return int(start // DAY + 3) % 7  # 1970-01-01 was a Thursday; 0 = Monday
+
+
+def weekdays_only(start: float) -> float:
+    """Busy 08-18 on weekdays only: yesterday is the wrong model every Monday and every weekend."""
+    return business_hours(start) if weekday(start) < 5 else 20.0
+
+
+MONDAY = NOW - ((NOW // DAY + 3) % 7) * DAY  # 07:15 on a Monday
+
+
+def test_a_monday_is_foreseen_from_the_friday_not_the_sunday():
+    # Thursday 07:15 to Monday 07:15: the only weekdays in the history are Thursday and Friday.
+    result = forecast(series(4, weekdays_only, MONDAY), MONDAY, HORIZON)
+    assert result.season == "daily" and result.peak == pytest.approx(150, abs=10), result.reason
+    sunday = MONDAY - DAY  # a Sunday is foreseen from the Saturday: quiet, no rise
+    result = forecast(series(3, weekdays_only, sunday), sunday, HORIZON)
+    assert result.stays_out and result.reason.endswith("no rise ahead"), result.reason
+
+
+def test_the_second_working_day_is_foreseen_from_the_first():
+    tuesday = MONDAY + DAY  # the history: Monday 07:15 (with its morning) to Tuesday 07:15
+    history = {t: v for t, v in series(10, weekdays_only, tuesday).items() if t > MONDAY - 7 * HOUR - 1}
+    result = forecast(history, tuesday, HORIZON)
+    assert not result.stays_out and result.peak == pytest.approx(150, abs=10), result.reason
+
+
+def test_one_day_of_noise_is_not_a_pattern():
+    def noise(start):
+        return random.Random(int(start)).uniform(10, 200)
+
+    history = {t: v for t, v in series(2, noise).items() if t > NOW - 31 * HOUR}
+    result = forecast(history, NOW, HORIZON)
+    assert result.stays_out and result.reason.startswith("stays out: no pattern"), result.reason
 
 
 def test_a_weekly_pattern_beats_the_daily_one():
-    def weekdays_only(start):  # busy 08-18 on weekdays only: a daily model is wrong every Monday and weekend
-        weekday = int(start // DAY + 3) % 7  # 1970-01-01 was a Thursday
-        return business_hours(start) if weekday < 5 else 20.0
+    levels = (150, 60, 100, 180, 40, 20, 20)  # each weekday its own level: only a week back knows it
 
-    monday = NOW - ((NOW // DAY + 3) % 7) * DAY  # 07:15 on a Monday
-    result = forecast(series(21, weekdays_only, monday), monday, HORIZON)
-    assert result.season == "weekly" and result.peak == pytest.approx(150, abs=10)
+    def by_weekday(start):
+        return levels[weekday(start)] + 2 * math.sin(start / 5000)
+
+    wednesday_night = MONDAY + 2 * DAY + 15 * HOUR  # 22:15 on Wednesday (100): Thursday's 180 from midnight
+    result = forecast(series(21, by_weekday, wednesday_night), wednesday_night, 3 * HOUR)
+    assert result.season == "weekly" and result.peak == pytest.approx(180, abs=10), result.reason
 
 
 @pytest.mark.parametrize(
     "history, reason",
     [
         ({}, "stays out: no CPU history"),
-        (series(2, business_hours), "stays out: 48 h of history, a pattern needs 72 h"),
+        (
+            {t: v for t, v in series(1, business_hours).items() if t > NOW - 20 * HOUR},
+            "stays out: 19 h of history, a pattern needs 24 h",
+        ),
         (
             {t: v for t, v in series(10, business_hours).items() if (t // HOUR) % 2},
             "stays out: history has data for 50% of its hours",
@@ -103,7 +147,8 @@ def test_the_floor_is_the_larger_of_schedule_and_forecast_capped_at_max():
     assert floor(policy, NOW, HORIZON).count == 2
     assert "'Daily 08:00-09:00=2' from" in floor(policy, NOW, HORIZON).schedule
     foreseen = Forecast(150.0, "daily pattern")
-    assert floor(policy, NOW, HORIZON, foreseen).count == 3  # ceil(150 / 60)
+    assert floor(policy, NOW, HORIZON, foreseen).count == 3  # ceil(150 / 70), the default target
+    assert floor(policy, NOW, HORIZON, Forecast(139.0, "daily pattern")).count == 2
     assert floor(policy, NOW, HORIZON, Forecast(1000.0, "daily pattern")).count == 4
     assert "capped at max_instances 4" in floor(policy, NOW, HORIZON, Forecast(1000.0, "x")).forecast
 
@@ -128,3 +173,16 @@ def test_the_floor_raises_min_instances_for_scale_in_only_when_above_it():
 
 def test_the_horizon_is_the_interval_plus_the_update_time():
     assert horizon_seconds(Policy(update_seconds=900), 3600) == 4500
+
+
+def test_random_bursts_are_not_a_pattern_even_where_they_beat_the_naive_forecast():
+    rng = random.Random(3)
+    burst_hours = {h for h in range(-400, 400) if rng.random() < 0.12}  # ~3 bursts a day, at random hours
+
+    def bursts(start):
+        return 40.0 + (150.0 if round(start // HOUR) % 1000 in {h % 1000 for h in burst_hours} else 0.0)
+
+    for hours_ahead in range(0, 24, 3):
+        now = NOW + hours_ahead * HOUR
+        result = forecast(series(10, bursts, now), now, HORIZON)
+        assert result.stays_out, result.reason

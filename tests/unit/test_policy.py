@@ -255,7 +255,7 @@ def test_low_threshold_follows_the_capacity(count, shape, metric, expected):
 def test_low_threshold_never_goes_below_the_configured_one():
     fixed = Policy(scale_in_headroom=0)  # headroom off: the configured threshold only
     assert low_threshold(Capacity(4, TWO_OCPU), "cpu", fixed) == 20
-    assert low_threshold(Capacity(4, TWO_OCPU), "cpu", Policy()) == 40  # default 0.9: floor(60 x 3/4 x 0.9)
+    assert low_threshold(Capacity(4, TWO_OCPU), "cpu", Policy()) == 47  # default 0.9: floor(70 x 3/4 x 0.9)
     careful = POLICY.model_copy(update={"cpu_low_threshold": 40})
     assert low_threshold(Capacity(4, TWO_OCPU), "cpu", careful) == 40
 

@@ -83,11 +83,17 @@ def test_latency_vertical_uses_the_ladder_the_shape_is_on():
     assert cpu.target.shape == Shape(name="VM.Standard.E4.Flex", ocpus=2, memory_gbs=32)
 
 
-def test_latency_and_requests_share_the_scale_up_cooldown():
-    after_up = state(2, last_up=NOW - 100)
-    for sig in (signal("latency", observed=900), signal("requests", observed=3000)):
+def test_the_scale_up_cooldown_holds_utilization_and_latency_but_not_a_rate_that_needs_more():
+    after_up = state(3, last_up=NOW - 100)  # e.g. a latency step 2 -> 3 a moment ago
+    for sig in (signal("latency", observed=900), signal("cpu", observed=95), signal("requests")):
         decision = decide(after_up, sig, ALL, NOW)
         assert decision.action is Action.NONE and "up cooldown" in decision.reason
+    # A rate sizes the same whenever it was read: 3000/min needs 5 at 600 each, whatever the count was then.
+    sized = decide(after_up, signal("requests", observed=3000), ALL, NOW)
+    assert sized.action is Action.SCALE_OUT and sized.target.instance_count == 5
+    # ... and a rate the current count already serves changes nothing (the cooldown is not what stops it).
+    served = decide(after_up, signal("requests", observed=1700), ALL, NOW)
+    assert served.action is Action.NONE and "up cooldown" in served.reason
 
 
 @pytest.mark.parametrize(
@@ -121,7 +127,7 @@ def test_steady_is_what_the_owned_alarms_follow():
 def test_wanted_alarms_at_a_capacity():
     wanted = {(w.title, w.threshold) for w in wanted_alarms(Capacity(3, E4), ALL)}
     assert wanted == {
-        ("model_deployment_low_cpu", 36),
+        ("model_deployment_low_cpu", 42),  # floor(70 x 2/3 x 0.9)
         ("model_deployment_low_mem", None),  # memory is vertical: E4 1:16 is the bottom rung
         ("model_deployment_low_gpu", 36),
         ("model_deployment_high_requests", 1800),

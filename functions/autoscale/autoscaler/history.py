@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from . import plan
+from . import plan, schedule
 from .domain import DeploymentState
 from .forecast import Forecast, demand, forecast
 from .settings import Policy, Settings
@@ -55,7 +55,8 @@ def predict(policy: Policy, series: dict[float, float] | None, now: float, horiz
     """The forecast for one deployment, or None when it is not asked for (predict off, counts not scaled)."""
     if not policy.predict or not plan.sizes_instances(policy):
         return None
-    return forecast(series or {}, now, horizon, ceiling=policy.max_instances * 100)
+    zone = schedule.zone(policy.time_zone)
+    return forecast(series or {}, now, horizon, ceiling=policy.max_instances * 100, zone=zone)
 
 
 def alarm_floor(policy: Policy, state: DeploymentState, direction: str, settings: Settings, gateway, now: float):

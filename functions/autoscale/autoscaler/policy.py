@@ -79,7 +79,7 @@ def _decide(state: DeploymentState, signal: Signal, policy: Policy, now: float) 
             hold, reason=f"stale alarm: {age:.0f} s old > max_alarm_age_seconds {policy.max_alarm_age_seconds}"
         )
     waiting = _cooldown_left(state, signal.direction, policy, now)
-    if waiting > 0:
+    if waiting > 0 and not _rate_needs_more(current, signal, policy):
         return replace(hold, reason=f"{signal.direction} cooldown: {waiting:.0f} s left")
 
     if signal.direction == "down" and signal.observed is not None:
@@ -107,6 +107,22 @@ def _decide(state: DeploymentState, signal: Signal, policy: Policy, now: float) 
         wait, why = _next_scale_in_hold(state, signal, policy)
         decision = replace(decision, scale_in_hold=wait, reason=f"{reason}{why}")
     return decision
+
+
+def _rate_needs_more(current: Capacity, signal: Signal, policy: Policy) -> bool:
+    """A request rate that needs more instances than there are passes the scale-up cooldown.
+
+    The cooldown keeps a utilization reading taken before the last scale-up from sizing again (it was
+    measured on fewer instances and would overshoot). A rate is the deployment's total whatever the count,
+    so an old reading sizes the same: ceil(rate / target) either asks for more than there is, or nothing.
+    Without this, a one-step latency scale-out would hold back the proportional request step behind it."""
+    return (
+        signal.direction == "up"
+        and signal.metric == "requests"
+        and signal.observed is not None
+        and policy.mode("requests") == "horizontal"
+        and math.ceil(signal.observed / policy.requests_target - 1e-9) > current.instance_count
+    )
 
 
 def _next_scale_in_hold(state: DeploymentState, signal: Signal, policy: Policy) -> tuple[float, str]:

@@ -72,7 +72,7 @@ class Policy(BaseModel):
     min_instances: int = Field(1, ge=1)
     max_instances: int = Field(4, ge=1)
     shape_ladder: Annotated[tuple[Shape, ...], NoDecode] = parse_ladder(DEFAULT_LADDER)
-    cpu_target: Percent = 60
+    cpu_target: Percent = 70
     mem_target: Percent = 60
     cpu_low_threshold: Percent = 20
     mem_low_threshold: Percent = 20
