@@ -178,10 +178,14 @@ def fam_diurnal(minutes, rng):
         weekend=rng.uniform(0.4, 1.0),
         noise=rng.uniform(0.03, 0.08),
         start_day=int(rng.integers(0, 7)),
+        lunch_dip=rng.uniform(0.0, 0.35),  # share of the wave lost around lunch (12:00-13:30), 0 = none
+        lunch_hour=rng.uniform(12.0, 13.5),
     )
     days = (np.arange(minutes) // MINUTES_PER_DAY + p["start_day"]) % 7
     weekday = np.where(days < 5, 1.0, p["weekend"])
     wave = _wave(minutes, MINUTES_PER_DAY, 60 * p["peak_hour"]) ** p["sharpness"]
+    hour = (np.arange(minutes) % MINUTES_PER_DAY) / 60
+    wave = wave * (1 - p["lunch_dip"] * np.exp(-0.5 * ((hour - p["lunch_hour"]) / 0.5) ** 2))  # ~1 h wide
     cpu = (p["low"] + (p["high"] - p["low"]) * weekday * wave) * _noise(rng, minutes, p["noise"])
     return cpu, _base(minutes), p
 
