@@ -98,16 +98,18 @@ def test_quick_report_has_every_policy_and_family(tmp_path):
     assert "## Goals: `ours`" in text and "## Verdict per family" in text
 
 
-def test_the_tick_sheds_an_oversized_start_within_two_hours_and_the_function_alone_never_does():
-    """Issue 12's goal on one case: two rungs and one instance too large, at a load one small instance serves."""
+@pytest.mark.parametrize("start", [Capacity(2, LADDER[2]), Capacity(3, LADDER[0])], ids=["two-rungs", "two-instances"])
+def test_the_tick_sheds_an_oversized_start_within_two_hours_and_the_function_alone_never_does(start):
+    """Issue 12's goal: a start two rungs (and an instance) or two instances too large, at a load one small instance
+    serves, is back to that instance within two hours; without the tick nothing ever fires."""
     trace = Trace("idle", "idle", np.full(300, 0.3), np.full(300, 4.0))
     sized = ocpus(Capacity(1, LADDER[0]))
     case = suite.Case("large-start", 0, "idle", "large", 0, 1)
-    with_tick = Simulation([trace], Ours(transport="fakes"), SimConfig(), [Capacity(2, LADDER[2])]).run()
+    with_tick = Simulation([trace], Ours(transport="fakes"), SimConfig(), [start]).run()
     [series] = with_tick.series.values()
     assert report.score("ours", case, series, 90, sized_ocpus=sized).time_to_size <= 120
     assert any(o["status"] == "repaired" for t in with_tick.ticks for o in t["outcomes"])  # its low alarms
-    alone = Simulation([trace], Ours(transport="fakes", reconcile=False), SimConfig(), [Capacity(2, LADDER[2])])
+    alone = Simulation([trace], Ours(transport="fakes", reconcile=False), SimConfig(), [start])
     [series] = alone.run().series.values()
     assert report.score("ours", case, series, 90, sized_ocpus=sized).time_to_size == 300  # never
 
