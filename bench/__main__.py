@@ -15,6 +15,7 @@ within which two results are a tie.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import platform
 import re
@@ -153,7 +154,9 @@ def main(argv: list[str] | None = None) -> str:
 
 
 def _cache_key(config: SimConfig, days: float | None) -> str:
-    return f"{config!r} days={days} terraform={terraform_defaults()!r}"
+    # The simulator's and the traces' code are part of the key: a changed family or clock must not reuse old runs.
+    code = hashlib.sha256(b"".join((HERE / name).read_bytes() for name in ("traces.py", "sim.py", "policies.py")))
+    return f"{config!r} days={days} terraform={terraform_defaults()!r} code={code.hexdigest()[:16]}"
 
 
 def _load_cache(path: Path | None, config: SimConfig, days: float) -> dict:

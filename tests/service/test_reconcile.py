@@ -106,6 +106,18 @@ def test_a_low_alarm_deleted_by_hand_comes_back_and_a_wrong_threshold_is_correct
     assert {c[0] for c in store.calls[calls:]} == {"ListModelDeployments", "ListAlarms", "SummarizeMetricsData"}
 
 
+def test_a_low_alarm_deleted_again_and_again_at_one_capacity_always_comes_back(tick, run, store):
+    """Each recreate at the same capacity derives the same retry tokens, and OCI answers a used token with the alarm
+    it made, even if deleted since (tokens live 24 h): the third time both derived tokens are spent."""
+    run(alarm_message("high_cpu.json"))
+    for attempt in range(1, 5):
+        [low] = owned_low_alarms(store, "cpu")
+        store.delete_alarm(low["id"], None)
+        outcome = tick(now=T0 + 60 * attempt)[DEMO1]
+        assert outcome["status"] == "repaired" and outcome["alarms"] == {"model_deployment_low_cpu": "created"}
+        assert len(owned_low_alarms(store, "cpu")) == 1
+
+
 def test_a_failed_update_is_reported_and_its_alarms_follow_the_capacity_oci_kept(tick, store, seed):
     reseed(store, seed, count=2, tags={"autoscale_state_target": "3 x VM.Standard.E4.Flex:1:16"})
     outcome = tick()[DEMO1]

@@ -2,6 +2,7 @@
 
 import math
 import random
+from datetime import datetime
 
 import pytest
 
@@ -37,7 +38,7 @@ def test_without_a_rise_ahead_the_forecast_leaves_the_load_to_the_reactive_rules
     evening = NOW + 13 * HOUR  # 20:15: quiet until 21:30, as in the last hour
     result = forecast(series(10, business_hours, evening), evening, HORIZON)
     assert result.stays_out and result.season == "daily"
-    assert result.reason.endswith("in the last hour: no rise ahead") and "up to 2" in result.reason
+    assert result.reason.endswith("in the last hours: no rise ahead") and "up to 2" in result.reason
     midday = NOW + 5 * HOUR  # 12:15: busy now and next: a floor here would only hold what the alarms hold
     assert forecast(series(10, business_hours, midday), midday, HORIZON).stays_out
 
@@ -186,3 +187,52 @@ def test_random_bursts_are_not_a_pattern_even_where_they_beat_the_naive_forecast
         now = NOW + hours_ahead * HOUR
         result = forecast(series(10, bursts, now), now, HORIZON)
         assert result.stays_out, result.reason
+
+
+def test_noise_around_a_level_raises_nothing():
+    """±15 % hourly noise around 200 repeats within 15 % of the load, so the season is trusted; but no expected
+    peak stands out from its own error above the load now, so no floor is raised (it would switch on and off)."""
+    acted = 0
+    for seed in range(10):
+        rng = random.Random(seed)
+        history = {t: 200 * (1 + rng.uniform(-0.15, 0.15)) for t in series(15, lambda s: 0)}
+        for hour in range(24):
+            now = NOW + hour * HOUR
+            shifted = {t + hour * HOUR: v for t, v in history.items()}
+            acted += not forecast(shifted, now, HORIZON).stays_out
+    assert acted <= 5, acted  # of 240 (the reviewer measured 277 before the rise had to beat the error)
+
+
+def test_a_daylight_saving_change_keeps_the_opening_at_its_local_hour():
+    from zoneinfo import ZoneInfo
+
+    berlin = ZoneInfo("Europe/Berlin")
+
+    def local_business(start):  # 08:00-18:00 Berlin time on weekdays
+        local = datetime.fromtimestamp(start, berlin)
+        return 150.0 if local.weekday() < 5 and 8 <= local.hour < 18 else 20.0
+
+    for day in ("2026-03-30", "2026-03-31", "2026-10-26"):  # the first working days after the changes
+        now = datetime.fromisoformat(f"{day}T07:15").replace(tzinfo=berlin).timestamp()
+        result = forecast(series(10, local_business, now), now, HORIZON, zone=berlin)
+        assert result.peak == pytest.approx(150, abs=10), (day, result.reason)
+
+
+def test_a_history_that_stopped_is_not_a_pattern():
+    history = series(10, business_hours, NOW - 3 * DAY)
+    result = forecast(history, NOW, HORIZON)
+    assert result.stays_out and result.reason == "stays out: the history ends 72 h ago"
+
+
+@pytest.mark.parametrize(
+    ("history", "now", "horizon"),
+    [
+        ({t: -v for t, v in series(10, business_hours).items()}, NOW, HORIZON),  # negative readings
+        ({t: 1e300 for t in series(10, business_hours)}, NOW, HORIZON),  # absurd readings, no ceiling
+        (series(10, business_hours), NOW, float("nan")),
+        (series(10, business_hours), 1e18, HORIZON),
+        (series(10, business_hours), float("inf"), HORIZON),
+    ],
+)
+def test_hostile_input_makes_it_stay_out_not_raise(history, now, horizon):
+    assert forecast(history, now, horizon).stays_out

@@ -27,6 +27,7 @@ deployment that `policy.steady(state)` says is ACTIVE on a fixed size (its capac
 from __future__ import annotations
 
 import hashlib
+import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -183,11 +184,17 @@ def converge_one(
     if not existing:
         token = hashlib.sha256(f"{deployment_id}|{_token_key(want)}|{details['query']}|{generation}".encode())
         token = token.hexdigest()
-        gateway.create_alarm(details, token[:32])
-        existing = gateway.owned_alarms(template.compartment_id, name)
-        if not existing:  # the token replayed an alarm deleted since (a retry token outlives its alarm)
-            gateway.create_alarm(details, token[32:])
+        # A retry token outlives its alarm (OCI keeps tokens for 24 h): when the alarm made with it was deleted
+        # since, the create replays that deleted alarm and nothing is listed. The second derived token covers one
+        # such cycle (a floor that came and went at the same capacity); a fresh one any further. Concurrent
+        # creates with a fresh token are safe too: the duplicates are removed below.
+        for retry_token in (token[:32], token[32:], uuid.uuid4().hex):
+            gateway.create_alarm(details, retry_token)
             existing = gateway.owned_alarms(template.compartment_id, name)
+            if existing:
+                break
+        else:
+            return "created, not listed yet (the next invocation checks it)"
         state = "created"
     keep, *duplicates = sorted(existing)
     for duplicate, _ in duplicates:

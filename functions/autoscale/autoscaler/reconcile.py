@@ -37,6 +37,7 @@ from dataclasses import asdict, dataclass, field, replace
 from . import plan
 from .constants import DEPLOYMENT_TAG, HIGH_TITLE, MANAGED_TAG, OWNER_TAG, OWNER_VALUE
 from .domain import Action, Decision, LowAlarm, Signal
+from .forecast import Forecast
 from .history import predict, read_history
 from .oci_gateway import Deployment, ListedAlarm
 from .owned_alarms import AlarmTemplate, Wanted, alarm_details, converge, owned_alarm_name, owned_titles, wanted_alarms
@@ -250,7 +251,10 @@ def _forecast(works: list[_Work], counts: dict[str, int], settings: Settings, ga
             history, note = {}, f"stays out: CPU history not readable ({_kind(error)})"
         for work in members:
             horizon = plan.horizon_seconds(work.policy, settings.reconcile_interval_seconds)
-            prediction = predict(work.policy, history.get(work.deployment.state.id), now, horizon)
+            try:
+                prediction = predict(work.policy, history.get(work.deployment.state.id), now, horizon)
+            except Exception as error:  # a forecast is an optimisation: one deployment's must not stop the tick
+                prediction = Forecast(None, f"stays out: forecast failed ({_kind(error)})")
             if note and prediction is not None:
                 prediction = replace(prediction, peak=None, reason=note)
             work.floor = plan.floor(work.policy, now, horizon, prediction)
