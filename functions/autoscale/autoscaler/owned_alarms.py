@@ -184,10 +184,11 @@ def converge_one(
     if not existing:
         token = hashlib.sha256(f"{deployment_id}|{_token_key(want)}|{details['query']}|{generation}".encode())
         token = token.hexdigest()
-        # A retry token outlives its alarm (OCI keeps tokens for 24 h): when the alarm made with it was deleted
-        # since, the create replays that deleted alarm and nothing is listed. The second derived token covers one
-        # such cycle (a floor that came and went at the same capacity); a fresh one any further. Concurrent
-        # creates with a fresh token are safe too: the duplicates are removed below.
+        # A retry token outlives its alarm ("Retry tokens expire after 24 hours": opc_retry_token, SDK
+        # MonitoringClient.create_alarm). What a token answers once its alarm is deleted is not documented: the
+        # emulator replays the deleted alarm, so nothing is listed (a new alarm instead is the easy case). The second
+        # derived token covers one such cycle (a floor that came and went at one capacity), a fresh one any further;
+        # concurrent creates with a fresh token are safe too: the duplicates are removed below.
         for retry_token in (token[:32], token[32:], uuid.uuid4().hex):
             gateway.create_alarm(details, retry_token)
             existing = gateway.owned_alarms(template.compartment_id, name)
