@@ -319,25 +319,27 @@ def update_readme(path: Path, text: str, parts: dict[str, str] | None = None) ->
     path.write_text(readme)
 
 
+# The sections of results.md that bench/README.md repeats: (title prefix, generated marker name).
+README_SECTIONS = (
+    ("## Goals: `ours`", "goals"),
+    ("## Verdict per family: `ours`", "verdicts"),
+    ("## The periodic reconcile", "reconcile"),
+    ("## Per family", "families"),
+    ("## Every case: violation", "cases"),
+    ("## The function itself", "micro"),
+    ("## Run time of the closed loop", "runtime"),
+)
+
+
 def _generated(text: str) -> dict[str, str]:
     parts = {}
     for block in re.split(r"\n(?=## )", text):
         title = block.split("\n", 1)[0]
         body = block.split("\n", 1)[1].strip() if "\n" in block else ""
-        if title.startswith("## Goals: `ours`"):
-            parts["goals"] = body
-        elif title.startswith("## Verdict per family: `ours`"):
-            parts["verdicts"] = body
-        elif title.startswith("## The periodic reconcile"):
-            parts["reconcile"] = body
-        elif title.startswith("## Per family"):
-            parts["families"] = body
-        elif title.startswith("## Every case: violation"):
-            parts["cases"] = body
-        elif title.startswith("## The function itself"):
-            parts["micro"] = body
-        elif title.startswith("## Run time of the closed loop"):
-            parts["runtime"] = f"{title.removeprefix('## ')}:\n\n{body}"
+        for prefix, name in README_SECTIONS:
+            if title.startswith(prefix):
+                parts[name] = f"{title.removeprefix('## ')}:\n\n{body}" if name == "runtime" else body
+                break
     return parts
 
 

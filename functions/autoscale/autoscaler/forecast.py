@@ -152,7 +152,7 @@ class _Seasonal:
         self.series, self.period, self.zone = series, period, zone
         self._kinds: dict[int, bool] = {}
 
-    def _weekend(self, hour: int) -> bool:
+    def weekend(self, hour: int) -> bool:
         """Whether the hour ending at `hour` falls on a Saturday or Sunday in the zone."""
         if hour not in self._kinds:
             self._kinds[hour] = datetime.fromtimestamp(hour * HOUR - HOUR / 2, self.zone).weekday() >= 5
@@ -160,7 +160,7 @@ class _Seasonal:
 
     def kinds(self, hours) -> set[bool] | None:
         """The kinds of day (weekend or not) of `hours`, which the daily season is tested on; None: every hour."""
-        return {self._weekend(hour) for hour in hours} if self.period == 24 else None
+        return {self.weekend(hour) for hour in hours} if self.period == 24 else None
 
     def _days_back(self, hour: int, days: int) -> int:
         """The hour at the same local time `days` days earlier: across a daylight-saving change that is 23 or 25
@@ -175,9 +175,9 @@ class _Seasonal:
         the hours known by `known_until`."""
         values = []
         if self.period == 24:
-            kind = self._weekend(hour)
+            kind = self.weekend(hour)
             backs = (self._days_back(hour, days) for days in range(1, DAILY_LOOKBACK_DAYS + 1))
-            backs = (back for back in backs if self._weekend(back) == kind)
+            backs = (back for back in backs if self.weekend(back) == kind)
         else:
             backs = (self._days_back(hour, 7 * cycle) for cycle in range(1, CYCLES + 1))
         for back in backs:
@@ -199,7 +199,7 @@ def _backtest(
     seasonal, naive, actuals = [], [], []
     for hour in range(last - BACKTEST_HOURS + 1, last + 1):
         actual, before = series.get(hour), series.get(hour - lead)
-        if actual is None or before is None or (kinds is not None and same._weekend(hour) not in kinds):
+        if actual is None or before is None or (kinds is not None and same.weekend(hour) not in kinds):
             continue
         expected = same.expected(hour, hour - lead)
         if expected is None:

@@ -121,8 +121,13 @@ def _rate_needs_more(current: Capacity, signal: Signal, policy: Policy) -> bool:
         and signal.metric == "requests"
         and signal.observed is not None
         and policy.mode("requests") == "horizontal"
-        and math.ceil(signal.observed / policy.requests_target - 1e-9) > current.instance_count
+        and requests_needed(signal.observed, policy) > current.instance_count
     )
+
+
+def requests_needed(rate: float, policy: Policy) -> int:
+    """Instances that serve `rate` requests a minute at requests_target each."""
+    return math.ceil(rate / policy.requests_target - 1e-9)
 
 
 def _next_scale_in_hold(state: DeploymentState, signal: Signal, policy: Policy) -> tuple[float, str]:
@@ -267,8 +272,7 @@ def _horizontal(current: Capacity, signal: Signal, policy: Policy):
             basis = _too_slow(signal, policy)
         elif signal.metric == "requests" and signal.observed is not None:
             # A rate, not a utilization: it is not capped at the capacity, so it sizes exactly.
-            target = policy.requests_target
-            needed = math.ceil(signal.observed / target - 1e-9)
+            needed, target = requests_needed(signal.observed, policy), policy.requests_target
             basis = f"requests {show('requests', signal.observed)} at {target:g}/min per instance need {needed}"
             if needed <= count:
                 return Action.NONE, None, f"{basis}: {count} already serve them (an alarm set for a smaller capacity)"
