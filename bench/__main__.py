@@ -202,6 +202,8 @@ def build_report(scores, policies, params, config, args, days, seeds, cases) -> 
         g = report.goals(verdicts, fam, ours)
         sections += [f"## Goals: `{ours}`", goals_text(g)]
         sections += [f"## Verdict per family: `{ours}` against each rival", report.verdict_table(fam, rivals)]
+    if len(ours_names) > 1:
+        sections += ["## The function's settings compared", report.settings_table(scores, ours_names)]
     if "ours" in policies and suite.NO_TICK in policies:
         sections += [
             "## The periodic reconcile: `ours` with and without its tick",
@@ -231,7 +233,7 @@ def goals_text(g: dict) -> str:
     ]
     if g["misses"]:
         lines.append(
-            "- Feasible cases where `ours` does not dominate both (the baseline it is worse than, on either axis): "
+            "- Feasible cases where `ours` does not dominate both (the baseline, and the axis it is worse on): "
             + "; ".join(f"{v.case} (vs {', '.join(sorted(set(v.baselines) - set(v.dominated)))})" for v in g["misses"])
         )
     if g["beaten_cases"]:

@@ -55,6 +55,8 @@ def main() -> int:
     config = {
         "AUTOSCALE_SCALE_UP_COOLDOWN_SECONDS": str(COOLDOWN_SECONDS),
         "AUTOSCALE_SCALE_DOWN_COOLDOWN_SECONDS": str(COOLDOWN_SECONDS),
+        # Every step waits for the update to finish, so no reading is ever the old capacity's (policy._cooldown_left).
+        "AUTOSCALE_UPDATE_SECONDS": "0",
     }
     print("Starting the OCI emulator and the autoscale function (fdk, http-stream on a unix socket)...")
     with Stack(update_delay=UPDATE_DELAY_SECONDS, **config) as stack:

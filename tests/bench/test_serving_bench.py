@@ -2,7 +2,6 @@
 per family, every profile and policy, the real function) asserting what must hold whatever the numbers."""
 
 import math
-import time
 
 import numpy as np
 import pytest
@@ -54,9 +53,7 @@ def test_sensitivity_changes_the_model_not_the_users_configuration():
 @pytest.fixture(scope="module")
 def quick(tmp_path_factory):
     out = tmp_path_factory.mktemp("serving") / "serving_results.md"
-    started = time.perf_counter()
     result = sb.main(["--quick", "--out", str(out)])
-    result["seconds"] = time.perf_counter() - started
     result["text"] = out.read_text()
     return result
 
@@ -66,8 +63,8 @@ def run_of(quick, profile, policy):
     return run
 
 
-def test_quick_runs_under_a_minute_and_writes_the_report(quick):
-    assert quick["seconds"] < 60
+def test_quick_writes_the_report(quick):
+    # (How long --quick takes is a benchmark figure, printed by the run: never a timed assertion here.)
     text = quick["text"]
     for heading in ("## cpu_bound", "## io_bound", "## gpu_bound", "## Goals", "## Function activity"):
         assert heading in text

@@ -8,7 +8,11 @@ from tests.conftest import SEED
 
 @pytest.fixture(scope="module")
 def stack():
-    config = {"AUTOSCALE_SCALE_UP_COOLDOWN_SECONDS": "0", "AUTOSCALE_SCALE_DOWN_COOLDOWN_SECONDS": "0"}
+    config = {
+        "AUTOSCALE_SCALE_UP_COOLDOWN_SECONDS": "0",
+        "AUTOSCALE_SCALE_DOWN_COOLDOWN_SECONDS": "0",
+        "AUTOSCALE_UPDATE_SECONDS": "0",  # send() waits for every update: no reading is the old capacity's
+    }
     with Stack(update_delay=0.2, **config) as running:
         yield running
 

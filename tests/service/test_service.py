@@ -108,7 +108,10 @@ def test_low_cpu_steps_in_and_removes_its_alarm_at_the_floor(run, store):
     [first] = run(low_message(store, "cpu", timestampEpochMillis=1_763_900_001_000), now=T0 + 1320)
     assert first["action"] == "scale_in" and capacity(store)[0] == 2
     assert first["low_alarm"] == "exists, threshold now 31%"  # from floor(70 x 2/3 x 0.9) = 42
-    [second] = run(low_message(store, "cpu", timestampEpochMillis=1_763_900_002_000), now=T0 + 1920)
+    # The first scale-in's update, then a cooldown of the smaller capacity's own readings (900 + 600 s):
+    [early] = run(low_message(store, "cpu", timestampEpochMillis=1_763_900_002_000), now=T0 + 1920)
+    assert early["status"] == "noop" and "down cooldown: 900 s left" in early["reason"] and capacity(store)[0] == 2
+    [second] = run(low_message(store, "cpu", timestampEpochMillis=1_763_900_003_000), now=T0 + 2820)
     assert second["action"] == "scale_in" and capacity(store)[0] == 1 and second["low_alarm"] == "deleted"
     assert owned_low_alarms(store, "cpu") == []
 
@@ -149,7 +152,9 @@ def test_low_mem_steps_down_to_the_bottom_rung(run, store):
     assert capacity(store)[2] == 4
     run(low_message(store, "mem"), now=T0 + 1320)
     assert capacity(store)[2] == 2
-    [last] = run(low_message(store, "mem", timestampEpochMillis=1_763_900_001_000), now=T0 + 1920)
+    [early] = run(low_message(store, "mem", timestampEpochMillis=1_763_900_001_000), now=T0 + 1920)
+    assert "down cooldown" in early["reason"] and capacity(store)[2] == 2  # the 4-OCPU rung's readings, maybe
+    [last] = run(low_message(store, "mem", timestampEpochMillis=1_763_900_002_000), now=T0 + 2820)
     assert capacity(store)[2] == 1 and last["low_alarm"] == "deleted"
     assert owned_low_alarms(store, "mem") == []
 

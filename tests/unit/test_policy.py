@@ -113,8 +113,8 @@ def test_decide_rules(deployment, sig, action, count, low_alarm, reason):
         (NOW - 300, None, "up", True),  # boundary: a full cooldown has elapsed
         (NOW - 301, None, "up", True),
         (None, NOW - 1, "up", True),  # scale-up right after a scale-down is allowed
-        (None, NOW - 599, "down", False),
-        (None, NOW - 600, "down", True),
+        (NOW - 5000, NOW - 1499, "down", False),  # after our scale-in: its update (900 s), then a cooldown
+        (NOW - 5000, NOW - 1500, "down", True),
         (NOW - 599, None, "down", False),  # a scale-down waits after a scale-up too
         (NOW - 600, NOW - 5000, "down", True),
         (NOW - 5000, NOW - 10, "down", False),
@@ -133,6 +133,18 @@ def test_the_saturated_factor_comes_from_the_policy():
     assert decide(state(count=1), signal(observed=100), proportional_only, NOW).target.instance_count == 2
     doubling = POLICY.model_copy(update={"saturated_scale_factor": 2, "max_instances": 10})
     assert decide(state(count=3), signal(observed=100), doubling, NOW).target.instance_count == 6
+
+
+def test_a_second_scale_in_waits_for_the_first_ones_update_and_then_fresh_readings():
+    # While the first scale-in's update runs, the larger capacity's low readings can fire (or repeat) the low alarm.
+    stepped = state(count=3, last_up=NOW - 9000, last_down=NOW - 600)
+    held = decide(stepped, signal(direction="down"), POLICY, NOW)
+    assert held.action is Action.NONE and "down cooldown: 900 s left" in held.reason
+    assert decide(stepped, signal(direction="down"), POLICY, NOW + 900).action is Action.SCALE_IN
+    instant = POLICY.model_copy(update={"update_seconds": 0})  # updates that take no time: the plain cooldown
+    assert decide(stepped, signal(direction="down"), instant, NOW).action is Action.SCALE_IN
+    after_a_scale_up = state(count=3, last_up=NOW - 600, last_down=NOW - 9000)  # its stale readings err high
+    assert decide(after_a_scale_up, signal(direction="down"), POLICY, NOW).action is Action.SCALE_IN
 
 
 def test_cooldown_comes_from_the_policy():

@@ -145,8 +145,7 @@ def _next_scale_in_hold(state: DeploymentState, signal: Signal, policy: Policy) 
     held = max(state.scale_in_hold or 0, base)
     if policy.flap_window_seconds == 0:
         return base, ""
-    scaled_in_last = state.last_down is not None and (state.last_up is None or state.last_down > state.last_up)
-    if not scaled_in_last or signal.alarm_time <= state.last_down:
+    if not _scaled_in_last(state) or signal.alarm_time <= state.last_down:
         return held, ""  # (an alarm evaluated before our scale-in says nothing about it)
     since = signal.alarm_time - state.last_down
     if since > policy.flap_window_seconds:
@@ -242,7 +241,17 @@ def _cooldown_left(state: DeploymentState, direction: str, policy: Policy, now: 
         cooldown = policy.scale_down_cooldown_seconds
         if policy.flap_window_seconds and state.scale_in_hold:  # flap damping, within the current maximum
             cooldown = max(cooldown, min(state.scale_in_hold, policy.max_scale_in_hold_seconds))
+        if _scaled_in_last(state):
+            # While a scale-in's update runs, the metrics still come from the larger capacity and read low, and a
+            # low alarm that fired (or repeats) on them would take a second step the smaller capacity never asked
+            # for. The next scale-in waits for the update, then a whole cooldown of the smaller capacity's own
+            # readings. (After a scale-up the stale readings err high: they never scale in.)
+            cooldown = max(cooldown, policy.update_seconds + policy.scale_down_cooldown_seconds)
     return 0.0 if last is None else cooldown - (now - last)
+
+
+def _scaled_in_last(state: DeploymentState) -> bool:
+    return state.last_down is not None and (state.last_up is None or state.last_down > state.last_up)
 
 
 def _growth(signal: Signal, policy: Policy) -> tuple[float, str]:

@@ -94,7 +94,8 @@ class Policy(BaseModel):
     # Raise capacity ahead of the load the deployment's own CPU history shows, and hold scale-in before it
     # (forecast.py); false = off.
     predict: bool = True
-    # How long a deployment update takes: the lead time of a change planned ahead (horizon = interval + this).
+    # How long a deployment update takes: the lead time of a change planned ahead (horizon = interval + this), and
+    # how long after our scale-in the metrics still come from the larger capacity (policy._cooldown_left).
     update_seconds: int = Field(900, ge=0, le=7200)
 
     @field_validator("schedule")
