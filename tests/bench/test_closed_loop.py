@@ -89,6 +89,38 @@ def test_verdicts_use_the_noise_band():
     assert verdict.feasible and verdict.win
 
 
+def test_every_miss_names_its_axis_and_several_settings_are_compared_with_their_best_per_case():
+    def s(policy, case, v, h):
+        return report.Score(policy, case, "f", 0, "user", v, 0.0, 0.0, h, 0, 0, None)
+
+    scores = {}
+    for case, ours, cheap in (("a", (30, 100), (0, 90)), ("b", (0, 100), (0, 120))):
+        scores |= {
+            ("ours", case): s("ours", case, *ours),
+            ("ours:x=1", case): s("ours:x=1", case, 0, 95 if case == "a" else 130),
+            ("2022", case): s("2022", case, 10, 130),
+            ("native", case): s("native", case, *cheap),
+            ("oracle", case): s("oracle", case, 0, 80),
+        }
+    a, b = report.case_verdicts(scores)
+    assert a.worse_on == ("2022: minutes", "native: minutes", "native: cost") and not a.win
+    assert b.worse_on == () and b.win
+    table = report.settings_table(scores, ["ours", "ours:x=1"])
+    assert "| `ours` | 1/2 (50 %) |" in table and "| `ours:x=1` | 0/2 (0 %) |" in table
+    assert "| the best of these, chosen per case | 1/2 (50 %) |" in table  # b by ours; a by neither
+
+
+def test_a_second_scale_in_waits_for_the_first_ones_update_and_fresh_readings():
+    """Four instances' worth of load, then almost none: the function steps in one at a time, each step at least
+    an update plus a cooldown (900 + 600 s) after the one before, and reaches the floor."""
+    cpu = np.concatenate([np.full(60, 2.6), np.full(300, 0.2)])
+    trace = Trace("drop", "a drop", cpu, np.full(len(cpu), 4.0))
+    [series] = Simulation([trace], Ours(transport="fakes"), SimConfig(), [Capacity(4, LADDER[0])]).run().series.values()
+    ins = [m for m, before, after in series.actions if after.instance_count < before.instance_count]
+    assert len(ins) == 3 and series.serving_ocpus[-1] == 1
+    assert all(b - a >= 25 for a, b in zip(ins, ins[1:], strict=False)), ins
+
+
 def test_quick_report_has_every_policy_and_family(tmp_path):
     text = main(["--quick", "--quiet", "--families", "steady,mem-leak,large-start", "--out", str(tmp_path)])
     assert (tmp_path / "results.md").read_text() == text
