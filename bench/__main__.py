@@ -234,7 +234,7 @@ def goals_text(g: dict) -> str:
     if g["misses"]:
         lines.append(
             "- Feasible cases where `ours` does not dominate both (the baseline, and the axis it is worse on): "
-            + "; ".join(f"{v.case} (vs {', '.join(sorted(set(v.baselines) - set(v.dominated)))})" for v in g["misses"])
+            + "; ".join(f"{v.case} ({', '.join(v.worse_on)})" for v in g["misses"])
         )
     if g["beaten_cases"]:
         lines.append(
