@@ -246,6 +246,9 @@ def _cooldown_left(state: DeploymentState, direction: str, policy: Policy, now: 
             # low alarm that fired (or repeats) on them would take a second step the smaller capacity never asked
             # for. The next scale-in waits for the update, then a whole cooldown of the smaller capacity's own
             # readings. (After a scale-up the stale readings err high: they never scale in.)
+            # Source: UpdateModelDeployment changes instanceCount and the shape "with zero down time" (CLI reference,
+            # `oci data-science model-deployment update`), so the old instances serve, and report, until it is done.
+            # How long that takes no page says: update_seconds is a setting; too long a one only delays a scale-in.
             cooldown = max(cooldown, policy.update_seconds + policy.scale_down_cooldown_seconds)
     return 0.0 if last is None else cooldown - (now - last)
 
