@@ -2,6 +2,7 @@
 
     python -m emulator [--host 127.0.0.1] [--port 8765] [--seed emulator/seed.json] [--update-delay 2.0]
                        [--strict | --no-strict] [--max-instances 10] [--evaluation-slack SECONDS]
+                       [--limits | --no-limits] [--latency SECONDS | --latency LOW HIGH]
 
 The socket is bound and listening before anything is printed, so the one line
 "emulator listening on http://HOST:PORT" means it is ready. With --port 0 the OS picks a free port
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from emulator import rules
 from emulator.app import bind_socket, create_app, make_server
+from emulator.limits import Limits, latency_ok
 from emulator.monitoring import Monitoring
 from emulator.store import Store
 
@@ -45,7 +47,25 @@ def main(argv: list[str] | None = None) -> None:
         help="seconds alarm evaluation waits for late metric data, for every alarm (default: each alarm's "
         "evaluationSlackDuration, PT3M if unset)",
     )
+    parser.add_argument(
+        "--limits",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="OCI's documented tenancy-wide rate limits on the wall clock: 10 alarm operations/s shared, "
+        "SummarizeMetricsData 10/s, PostMetricData 50/s, else 429 TooManyRequests (default: on; see rules.py)",
+    )
+    parser.add_argument(
+        "--latency",
+        type=float,
+        nargs="+",
+        default=[0.0],
+        metavar="SECONDS",
+        help="seconds every API call waits before it is handled, or LOW HIGH: uniform per call (default: 0)",
+    )
     args = parser.parse_args(argv)
+    latency = args.latency[0] if len(args.latency) == 1 else args.latency
+    if not latency_ok(latency):
+        parser.error("--latency takes SECONDS >= 0, or LOW HIGH with 0 <= LOW <= HIGH")
 
     store = Store.from_seed(
         json.loads(args.seed.read_text()),
@@ -60,7 +80,7 @@ def main(argv: list[str] | None = None) -> None:
     # uvicorn shuts down gracefully, then re-raises the signal it caught: make SIGTERM end like Ctrl-C (exit 0).
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
-        make_server(create_app(store), args.host).run(sockets=[sock])
+        make_server(create_app(store, limits=Limits(args.limits, latency=latency)), args.host).run(sockets=[sock])
     except KeyboardInterrupt:
         pass
 

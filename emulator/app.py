@@ -16,6 +16,8 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from emulator import records, rules
+from emulator.limits import Limits
+from emulator.limits import latency_ok as _latency_spec
 from emulator.store import OciError, Store
 
 DS, MON = "/20190101", "/20180401"
@@ -119,15 +121,6 @@ class Faults:
             self.store.clear_update_failures()
 
 
-def _latency_spec(value) -> bool:
-    def seconds(x) -> bool:
-        return isinstance(x, int | float) and not isinstance(x, bool) and x >= 0
-
-    if isinstance(value, list):
-        return len(value) == 2 and all(seconds(x) for x in value) and value[0] <= value[1]
-    return seconds(value)
-
-
 class _Barrier:
     """One barrier fault's meeting point. Requests wait in the server's event loop (one thread): no lock needed."""
 
@@ -214,16 +207,49 @@ class _EmulatorApp(Starlette):
         await super().__call__(scope, receive, send)
 
 
-def create_app(store: Store, faults: Faults | None = None) -> Starlette:
+def create_app(
+    store: Store,
+    faults: Faults | None = None,
+    limits: Limits | bool | None = None,
+    latency: float | list[float] | None = None,
+) -> Starlette:
+    """The OCI REST API over a Store, plus admin endpoints under /_emulator.
+
+    limits: a Limits (its clock, rates and log), True (OCI's documented tenancy-wide rate limits on the wall clock)
+    or None/False (no throttling; calls are still logged). latency: seconds (or [low, high]) every API call waits
+    before it is handled; overrides the Limits' own. Both can be changed later: POST /_emulator/config.
+    """
     faults = faults or Faults()
     faults.store = store
+    if not isinstance(limits, Limits):
+        limits = Limits(enabled=bool(limits))
+    if latency is not None:
+        limits.configure({"latency": latency})
 
     def api(method: str, path: str, operation: str, handler, id_param: str | None = None) -> Route:
         async def endpoint(request: Request) -> Response:
-            if "authorization" not in request.headers:
+            delay = limits.delay()
+            if delay:  # "as slow as a real region": concurrent calls overlap in the event loop
+                await asyncio.sleep(delay)
+            if "authorization" not in request.headers:  # no tenancy known: logged, not counted against a budget
+                limits.record(limits.clock(), operation, 401)
                 return _error(
                     request, 401, "NotAuthenticated", "The required authentication information was not provided"
                 )
+            now, refused = limits.admit(operation)
+            if refused:  # refused at the door: the store never sees it
+                limits.record(now, operation, 429, throttled=True)
+                return _error(request, 429, "TooManyRequests", limits.refusal(refused))
+            try:
+                response, dropped = await handle(request)
+            except BaseException:
+                limits.record(now, operation, 500)
+                raise
+            limits.record(now, operation, None if dropped else response.status_code)
+            return response
+
+        async def handle(request: Request) -> tuple[Response, bool]:
+            """The call itself: (response, whether the connection was dropped instead)."""
             resource_id = request.path_params.get(id_param, "") if id_param else ""
             latency, fault = faults.take(operation)
             if latency:
@@ -231,16 +257,16 @@ def create_app(store: Store, faults: Faults | None = None) -> Starlette:
             if fault and fault.get("drop") != "after":
                 store.record(operation, resource_id)
                 if "drop" in fault:
-                    return await _drop_connection(request)
+                    return await _drop_connection(request), True
                 status = fault["status"]
-                return _error(request, status, FAULT_CODES[status], f"Injected fault for {operation}")
+                return _error(request, status, FAULT_CODES[status], f"Injected fault for {operation}"), False
             body = None
             if method in ("POST", "PUT") and (operation not in OPTIONAL_BODY or (await request.body()).strip()):
                 try:
                     body = json.loads(await request.body())
                 except ValueError:
                     store.record(operation, resource_id)
-                    return _error(request, 400, "CannotParseRequest", "The request body is not valid JSON")
+                    return _error(request, 400, "CannotParseRequest", "The request body is not valid JSON"), False
             barrier = faults.take_barrier(operation)
             try:
                 status, payload, headers = handler(request, body)
@@ -250,10 +276,10 @@ def create_app(store: Store, faults: Faults | None = None) -> Starlette:
             if barrier:  # applied; held until the barrier's other requests got here too
                 await barrier.wait()
             if fault:  # "drop": "after": the call took effect but its response is lost
-                return await _drop_connection(request)
-            return response
+                return await _drop_connection(request), True
+            return response, False
 
-        return Route(path, endpoint, methods=[method])
+        return Route(path, endpoint, methods=[method], name=operation)
 
     def if_match(request):
         return request.headers.get("if-match")
@@ -338,6 +364,7 @@ def create_app(store: Store, faults: Faults | None = None) -> Starlette:
         except (ValueError, TypeError, KeyError, AttributeError) as e:
             return _error(request, 400, "InvalidParameter", f"Bad seed: {e!r}")
         faults.clear()
+        limits.reset()
         return _respond(request, 200, store.dump())
 
     async def admin_faults(request):
@@ -353,7 +380,9 @@ def create_app(store: Store, faults: Faults | None = None) -> Starlette:
         return _respond(request, 200, {"faults": faults.list()})
 
     async def admin_config(request):
-        """GET or POST {"strict": bool, "max_instances": int | null}: the Store's rule switches (see rules.py)."""
+        """GET or POST {"strict": bool, "max_instances": int | null} (the Store's rule switches, see rules.py) and
+        {"limits": bool, "latency": seconds | [low, high], "rates": {group: int | null}} (the HTTP layer's, limits.py).
+        """
         if request.method == "POST":
             try:
                 change = json.loads(await request.body())
@@ -362,12 +391,41 @@ def create_app(store: Store, faults: Faults | None = None) -> Starlette:
             if not isinstance(change, dict):
                 return _error(request, 400, "InvalidParameter", "Config is a JSON object")
             strict, limit = change.get("strict", store.strict), change.get("max_instances", store.max_instances)
-            if set(change) - {"strict", "max_instances"} or not isinstance(strict, bool):
-                return _error(request, 400, "InvalidParameter", 'Config takes "strict" (bool) and "max_instances"')
+            if set(change) - {"strict", "max_instances", "limits", "latency", "rates"} or not isinstance(strict, bool):
+                return _error(
+                    request,
+                    400,
+                    "InvalidParameter",
+                    'Config takes "strict" (bool), "max_instances", "limits" (bool), "latency" and "rates"',
+                )
             if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
                 return _error(request, 400, "InvalidParameter", "max_instances is an integer >= 1 or null")
+            try:
+                limits.configure({k: change[k] for k in ("limits", "latency", "rates") if k in change})
+            except ValueError as e:
+                return _error(request, 400, "InvalidParameter", str(e))
             store.strict, store.max_instances = strict, limit
-        return _respond(request, 200, {"strict": store.strict, "max_instances": store.max_instances})
+        return _respond(request, 200, {"strict": store.strict, "max_instances": store.max_instances, **limits.config()})
+
+    async def admin_limits(request):
+        """GET: the limits' config, groups and summary; ?detail=1 adds the call log ("calls", from index ?since=N).
+        DELETE: forget the log and the budgets spent."""
+        if request.method == "DELETE":
+            limits.reset()
+        q = request.query_params
+        try:
+            since = int(q.get("since", 0))
+        except ValueError:
+            return _error(request, 400, "InvalidParameter", "since is an index into the call log")
+        payload = {
+            **limits.config(),
+            "window": limits.window,
+            "groups": {group: sorted(ops) for group, ops in rules.RATE_LIMIT_GROUPS.items()},
+            "summary": limits.summary(),
+        }
+        if q.get("detail", "0").lower() not in ("0", "false", ""):
+            payload["calls"] = limits.calls(max(since, 0))
+        return _respond(request, 200, payload)
 
     async def admin_calls(request):
         return _respond(request, 200, [{"operation": op, "id": rid} for op, rid in list(store.calls)])
@@ -395,10 +453,11 @@ def create_app(store: Store, faults: Faults | None = None) -> Starlette:
         Route("/_emulator/faults", admin_faults, methods=["GET", "POST", "DELETE"]),
         Route("/_emulator/calls", admin_calls, methods=["GET"]),
         Route("/_emulator/config", admin_config, methods=["GET", "POST"]),
+        Route("/_emulator/limits", admin_limits, methods=["GET", "DELETE"]),
         *records.routes(records.Records()),  # plain records for the offline Terraform provider
     ]
     app = _EmulatorApp(routes=routes, exception_handlers={404: not_found, 405: not_found})
-    app.state.store, app.state.faults = store, faults
+    app.state.store, app.state.faults, app.state.limits = store, faults, limits
     return app
 
 
@@ -421,10 +480,20 @@ def make_server(app, host: str) -> uvicorn.Server:
     return uvicorn.Server(config)
 
 
-def serve_in_thread(store: Store, host: str = "127.0.0.1", port: int = 0, faults: Faults | None = None):
-    """Run the emulator in a daemon thread: returns (base_url, stop). stop() shuts it down and joins the thread."""
+def serve_in_thread(
+    store: Store,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    faults: Faults | None = None,
+    limits: Limits | bool | None = None,
+    latency: float | list[float] | None = None,
+):
+    """Run the emulator in a daemon thread: returns (base_url, stop). stop() shuts it down and joins the thread.
+
+    limits/latency: see create_app (default: no throttling, no latency). Pass a Limits to read its log in-process.
+    """
     sock = bind_socket(host, port)
-    server = make_server(create_app(store, faults), host)
+    server = make_server(create_app(store, faults, limits, latency), host)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, name="oci-emulator", daemon=True)
     thread.start()
 

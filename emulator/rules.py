@@ -343,3 +343,48 @@ def check_alarm_ranges(alarm: dict, where: str = "Alarm") -> None:
             raise _bad(f"{where}.overrides[{index}] must be a JSON object")
         _check_duration("pendingDuration", override.get("pendingDuration"), f"{where}.overrides[{index}]")
         check_enum(override.get("severity"), ("CRITICAL", "ERROR", "WARNING", "INFO"), f"overrides[{index}].severity")
+
+
+# -- Tenancy-wide API rate limits (enforced by the HTTP layer only: emulator/limits.py) ---------------------------
+#
+# MonitoringClient docstrings (oci/monitoring/monitoring_client.py, SDK 2.189.0) of create_alarm, delete_alarm,
+# get_alarm, get_alarm_history, list_alarms, list_alarms_status, retrieve_dimension_states and update_alarm, each word
+# for word: "This call is subject to a Monitoring limit that applies to the total number of requests across all alarm
+# operations. Monitoring might throttle this call to reject an otherwise valid request when the total rate of alarm
+# operations exceeds 10 requests, or transactions, per second (TPS) for a given tenancy." (The alarm suppression
+# operations carry the same sentence; the emulator does not serve them. change_alarm_compartment does not.) So these
+# eight share ONE budget of 10 per second per tenancy.
+# summarize_metrics_data docstring: "Transactions Per Second (TPS) per-tenancy limit for this operation: 10."
+# post_metric_data docstring: "Transactions Per Second (TPS) per-tenancy limit for this operation: 50." (list_metrics
+# says 10 too; the emulator does not serve it.)
+# DataScienceClient (oci/data_science/data_science_client.py, SDK 2.189.0): no docstring documents a rate limit (the
+# file has no "TPS", "throttl", "per second" or "rate limit"): Data Science operations are NOT throttled.
+# The refusal: HTTP 429 with code TooManyRequests (docs "API Errors"; the SDK's default retry strategy retries 429,
+# oci/retry/retry_checkers.py). Docs silent: how "per second" is measured (fixed buckets, sliding window, token bucket
+# with a burst) and whether a refused call counts. The emulator allows at most N accepted calls of a group in any
+# sliding window of RATE_LIMIT_WINDOW_SECONDS (stricter than fixed buckets, which let 2N through across a bucket
+# edge); refused calls do not count. One emulator is one tenancy.
+ALARM_OPERATIONS = frozenset(
+    {
+        "CreateAlarm",
+        "DeleteAlarm",
+        "GetAlarm",
+        "GetAlarmHistory",
+        "ListAlarms",
+        "ListAlarmsStatus",
+        "RetrieveDimensionStates",
+        "UpdateAlarm",
+    }
+)
+RATE_LIMIT_GROUPS: dict[str, frozenset[str]] = {
+    "alarms": ALARM_OPERATIONS,
+    "SummarizeMetricsData": frozenset({"SummarizeMetricsData"}),
+    "PostMetricData": frozenset({"PostMetricData"}),
+}
+RATE_LIMITS: dict[str, int] = {"alarms": 10, "SummarizeMetricsData": 10, "PostMetricData": 50}  # calls per window
+RATE_LIMIT_WINDOW_SECONDS = 1.0
+
+
+def rate_limit_group(operation: str) -> str | None:
+    """The rate-limit group an SDK operation belongs to, None if OCI documents no limit for it."""
+    return next((group for group, operations in RATE_LIMIT_GROUPS.items() if operation in operations), None)

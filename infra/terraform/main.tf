@@ -46,6 +46,7 @@ locals {
     AUTOSCALE_HIGH_ALARM_PENDING_DURATION = var.high_alarm_pending_duration
     AUTOSCALE_HIGH_ALARM_REPEAT_DURATION  = var.high_alarm_repeat_duration
     AUTOSCALE_HISTORY_DAYS                = tostring(var.reconcile.history_days)
+    AUTOSCALE_INSTANCE_CEILING            = tostring(var.instance_ceiling)
     AUTOSCALE_LATENCY_MODE                = var.scaling.latency_mode
     AUTOSCALE_LATENCY_SLO_MS              = tostring(var.scaling.latency_slo_ms)
     AUTOSCALE_LOW_ALARM_PENDING_DURATION  = var.low_alarm_pending_duration
@@ -106,9 +107,32 @@ locals {
       latency = local.effective_policies[key].latency_slo_ms
     }
   }
-  policy_problems = flatten([
+  # The largest count of each schedule ("Mon-Fri 08:00-18:00=3; Sun=1" -> 3, "" -> 0): every count follows an "=".
+  default_schedule_peak = max(concat([0], [for m in regexall("=\\s*([0-9]+)", var.scaling.schedule) : tonumber(m[0])])...)
+  schedule_peaks = {
+    for key, p in local.effective_policies : key => max(concat([0], [for m in regexall("=\\s*([0-9]+)", p.schedule) : tonumber(m[0])])...)
+  }
+  # The instance ceiling (AUTOSCALE_INSTANCE_CEILING). The function refuses a config whose max_instances is above it,
+  # and a deployment whose min_instances tag or schedule count is above it; a max_instances tag above it, it clamps
+  # to it (a deployment's tags are written by whoever may tag it). Here a human can fix the value: all are errors.
+  ceiling_note = "above instance_ceiling ${var.instance_ceiling}, the most instances the function gives any deployment: lower the count or raise instance_ceiling"
+  ceiling_problems = concat(
+    var.scaling.max_instances <= var.instance_ceiling ? [] : ["scaling.max_instances ${var.scaling.max_instances} is ${local.ceiling_note}"],
+    local.default_schedule_peak <= var.scaling.max_instances ? [] : ["scaling.schedule asks for ${local.default_schedule_peak} instances, above scaling.max_instances ${var.scaling.max_instances}"],
+    flatten([
+      for key, d in var.deployments : [
+        for check in [
+          { count = d.overrides.min_instances, says = "overrides.min_instances ${coalesce(d.overrides.min_instances, 0)} is" },
+          { count = d.overrides.max_instances, says = "overrides.max_instances ${coalesce(d.overrides.max_instances, 0)} is" },
+          { count = d.overrides.schedule == null ? null : local.schedule_peaks[key], says = "overrides.schedule asks for ${local.schedule_peaks[key]} instances," },
+        ] : "${key}: ${check.says} ${local.ceiling_note}" if coalesce(check.count, 0) > var.instance_ceiling
+      ]
+    ]),
+  )
+  policy_problems = flatten([local.ceiling_problems, [
     for key, p in local.effective_policies : concat(
       p.min_instances <= p.max_instances ? [] : ["${key}: min_instances ${p.min_instances} > max_instances ${p.max_instances}"],
+      local.schedule_peaks[key] <= p.max_instances ? [] : ["${key}: schedule asks for ${local.schedule_peaks[key]} instances, above max_instances ${p.max_instances}"],
       p.cpu_low_threshold < p.cpu_target ? [] : ["${key}: cpu_low_threshold ${p.cpu_low_threshold} is not below cpu_target ${p.cpu_target}"],
       p.mem_low_threshold < p.mem_target ? [] : ["${key}: mem_low_threshold ${p.mem_low_threshold} is not below mem_target ${p.mem_target}"],
       local.high_thresholds[key].cpu > p.cpu_target ? [] : ["${key}: CPU high threshold ${local.high_thresholds[key].cpu} is not above cpu_target ${p.cpu_target}"],
@@ -116,5 +140,5 @@ locals {
       p.gpu_low_threshold < p.gpu_target ? [] : ["${key}: gpu_low_threshold ${p.gpu_low_threshold} is not below gpu_target ${p.gpu_target}"],
       local.high_thresholds[key].gpu > p.gpu_target ? [] : ["${key}: GPU high threshold ${local.high_thresholds[key].gpu} is not above gpu_target ${p.gpu_target}"],
     )
-  ])
+  ]])
 }

@@ -248,6 +248,18 @@ variable "scaling" {
   }
 }
 
+variable "instance_ceiling" {
+  description = "The most instances the function gives any deployment (AUTOSCALE_INSTANCE_CEILING), whatever its tags say: a setting of the function, not of a deployment, so no autoscale_* tag can raise it. The function refuses a deployment whose min_instances or schedule count is above it and clamps a max_instances tag to it; at plan time scaling.max_instances and every deployments[*].overrides count above it is an error. OCI documents no per-deployment instance limit; 10 is the one the local emulator assumes."
+  type        = number
+  default     = 10
+  nullable    = false
+
+  validation {
+    condition     = var.instance_ceiling >= 1 && var.instance_ceiling <= 1000 && floor(var.instance_ceiling) == var.instance_ceiling
+    error_message = "instance_ceiling must be a whole number from 1 to 1000 (the largest count a schedule may ask for)."
+  }
+}
+
 variable "reconcile" {
   description = "The periodic reconcile (docs/reconcile.md): an OCI Resource Scheduler schedule invokes the function every interval_minutes with a fixed body; the function converges every managed deployment's alarms, repairs half-done changes and raises capacity to its schedule and forecast floor. enabled = false creates no schedule (the alarms still act). interval_minutes: 60 (hourly, as the Resource Scheduler docs show) or another divisor or multiple of an hour; shorter than hourly is not documented by OCI. history_days: days of CPU history the forecast reads (at 1h resolution, up to 90)."
   type = object({

@@ -23,6 +23,7 @@ VALIDATED_INPUTS = {
     "function_timeout_in_seconds",
     "function_shape",
     "scaling",
+    "instance_ceiling",
     "retry_budget_seconds",
     "low_alarm_pending_duration",
     "low_alarm_repeat_duration",

@@ -79,6 +79,35 @@ def test_a_gpu_override_inconsistent_with_its_alarm_fails_the_plan(terraform, ex
     assert "llm: GPU high threshold 75 is not above gpu_target 80" in " ".join(result.err.split())
 
 
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"max_instances": 11}, "churn: overrides.max_instances 11 is above instance_ceiling 10"),
+        ({"min_instances": 12, "max_instances": 12}, "churn: overrides.min_instances 12 is above instance_ceiling 10"),
+        ({"max_instances": 4, "schedule": "Daily=500"}, "churn: overrides.schedule asks for 500 instances, above"),
+    ],
+)
+def test_an_override_above_the_instance_ceiling_fails_the_plan(terraform, example, emulator_url, overrides, message):
+    """The function clamps a max_instances tag to the ceiling and refuses a floor above it; at plan time both fail."""
+    deployments = {"churn": {"deployment_id": "ocid1.datasciencemodeldeployment.oc1.iad.aaaaaaaaexamplechurn"}}
+    deployments["churn"]["overrides"] = overrides
+    result = plan(terraform, example, emulator_url, {"deployments": deployments})
+    assert result.code == 1
+    error = " ".join(result.err.split())
+    assert message in error and "lower the count or raise instance_ceiling" in error, error
+
+
+def test_the_instance_ceiling_reaches_the_function_and_bounds_the_defaults(terraform, example, emulator_url):
+    deployments = {"churn": {"deployment_id": "ocid1.datasciencemodeldeployment.oc1.iad.aaaaaaaaexamplechurn"}}
+    deployments["churn"]["overrides"] = {"max_instances": 20}
+    raised = plan(terraform, example, emulator_url, {"deployments": deployments, "instance_ceiling": 20})
+    assert raised.code == 0, raised.text
+    assert re.search(r'"AUTOSCALE_INSTANCE_CEILING"\s+= "20"', raised.out)
+    result = plan(terraform, example, emulator_url, {"scaling": {"max_instances": 11}})
+    assert result.code == 1
+    assert "scaling.max_instances 11 is above instance_ceiling 10" in " ".join(result.err.split())
+
+
 def test_an_unknown_signal_fails_the_plan(terraform, example, emulator_url):
     deployments = {"llm": {"deployment_id": "ocid1.datasciencemodeldeployment.oc1.iad.aaaaaaaaexamplellm"}}
     deployments["llm"]["overrides"] = {"signals": ["gpu", "disk"]}

@@ -72,6 +72,21 @@ STATE_TARGET_TAG = "autoscale_state_target"
 # A random id of the invocation that wrote the state: tells "our update landed" from "another
 # invocation's update for the same event landed" when an update answers 409/412.
 STATE_WRITER_TAG = "autoscale_state_writer"
+# Every autoscale_* tag the function reads or writes besides the policy overrides (settings.known_tag_keys): a
+# deployment tag of another autoscale_* key is logged as unknown (a typo would otherwise be ignored silently).
+FUNCTION_TAGS = frozenset(
+    {
+        OWNER_TAG,
+        DEPLOYMENT_TAG,
+        MANAGED_TAG,
+        STATE_LAST_UP_TAG,
+        STATE_LAST_DOWN_TAG,
+        STATE_HOLD_TAG,
+        STATE_EVENTS_TAG,
+        STATE_TARGET_TAG,
+        STATE_WRITER_TAG,
+    }
+)
 
 # Valid range of each metric's values; a message outside it is refused (docs: "Model Deployment
 # Metrics": CpuUtilization, MemoryUtilization and GPUCoreUtilization are percentages; PredictRequestCount is a

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 import oci
@@ -56,6 +56,8 @@ class Alarm:
     destinations: tuple[str, ...]
     message_format: str | None
     lifecycle_state: str
+    etag: str | None = None  # for an if-match on the next update or delete of this alarm
+    freeform_tags: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -77,12 +79,24 @@ class ListedAlarm:
     metric_compartment_id: str
     query: str
     tags: dict[str, str]
+    destinations: tuple[str, ...] = ()
+    severity: str = "CRITICAL"
 
 
+@dataclass(frozen=True)
 class OciGateway:
-    def __init__(self, data_science: oci.data_science.DataScienceClient, monitoring: oci.monitoring.MonitoringClient):
-        self.data_science = data_science
-        self.monitoring = monitoring
+    data_science: oci.data_science.DataScienceClient
+    monitoring: oci.monitoring.MonitoringClient
+    # governor.Governor instances (or None): every alarm operation, or SummarizeMetricsData call, then takes a slot
+    # of its rate limit first; the periodic tick sets them (gateway.governed), the alarm path does not.
+    alarm_governor: object = None
+    metrics_governor: object = None
+
+    def governed(self, alarms, metrics=None) -> OciGateway:
+        return replace(self, alarm_governor=alarms, metrics_governor=metrics)
+
+    def _alarm_op(self) -> dict:
+        return {"retry_strategy": self.alarm_governor} if self.alarm_governor is not None else {}
 
     @classmethod
     def from_settings(cls, settings: Settings) -> OciGateway:
@@ -102,24 +116,12 @@ class OciGateway:
 
     def get_alarm(self, alarm_id: str) -> Alarm | None:
         try:
-            alarm = self.monitoring.get_alarm(alarm_id).data
+            response = self.monitoring.get_alarm(alarm_id, **self._alarm_op())
         except oci.exceptions.ServiceError as error:
             if error.status == 404:
                 return None
             raise
-        return Alarm(
-            id=alarm.id,
-            display_name=alarm.display_name,
-            notification_title=alarm.notification_title,
-            compartment_id=alarm.compartment_id,
-            metric_compartment_id=alarm.metric_compartment_id,
-            namespace=alarm.namespace,
-            query=alarm.query,
-            severity=alarm.severity,
-            destinations=tuple(alarm.destinations or ()),
-            message_format=alarm.message_format,
-            lifecycle_state=alarm.lifecycle_state,
-        )
+        return _alarm(response)
 
     def get_deployment(self, deployment_id: str) -> Deployment | None:
         try:
@@ -184,7 +186,7 @@ class OciGateway:
         page = None
         for _ in range(MAX_HISTORY_PAGES):
             response = self.monitoring.retrieve_dimension_states(
-                alarm_id, retrieve_dimension_states_details=details, page=page
+                alarm_id, retrieve_dimension_states_details=details, page=page, **self._alarm_op()
             )
             for item in response.data.items or ():
                 ours = streams == "all" or (item.dimensions or {}).get("resourceId") == deployment_id
@@ -203,6 +205,7 @@ class OciGateway:
                 timestamp_greater_than_or_equal_to=_utc(at - FIRING_LOOKBACK_SECONDS),
                 timestamp_less_than=_utc(at + FIRING_SKEW_SECONDS),
                 page=page,
+                **self._alarm_op(),
             )
             entries += response.data.entries or []
             page = response.next_page
@@ -223,7 +226,7 @@ class OciGateway:
         alarms, page = [], None
         while True:
             response = self.monitoring.list_alarms(
-                compartment_id, display_name=display_name, lifecycle_state="ACTIVE", page=page
+                compartment_id, display_name=display_name, lifecycle_state="ACTIVE", page=page, **self._alarm_op()
             )
             alarms += response.data
             page = response.next_page
@@ -231,21 +234,38 @@ class OciGateway:
                 break
         return [(a.id, a.query) for a in alarms if (a.freeform_tags or {}).get(OWNER_TAG) == OWNER_VALUE]
 
-    def update_alarm_query(self, alarm_id: str, query: str, body: str) -> None:
-        self.monitoring.update_alarm(alarm_id, mon.UpdateAlarmDetails(query=query, body=body))
-
-    def create_alarm(self, details: dict, retry_token: str) -> str:
-        """Create an alarm; OCI answers a repeated create with the same retry token with the first one's alarm."""
-        return self.monitoring.create_alarm(mon.CreateAlarmDetails(**details), opc_retry_token=retry_token).data.id
-
-    def delete_alarm(self, alarm_id: str) -> None:
+    def update_alarm_query(self, alarm_id: str, query: str, body: str, etag: str | None = None) -> Alarm:
+        """Set an alarm's query and body; with an etag, only if the alarm is still as read (else Conflict)."""
+        details = mon.UpdateAlarmDetails(query=query, body=body)
         try:
-            self.monitoring.delete_alarm(alarm_id)
+            return _alarm(self.monitoring.update_alarm(alarm_id, details, if_match=etag, **self._alarm_op()))
+        except oci.exceptions.ServiceError as error:
+            if error.status == 412:
+                raise Conflict(f"{error.status} {error.code}: {error.message}") from None
+            raise
+
+    def create_alarm(self, details: dict, retry_token: str) -> Alarm:
+        """Create an alarm; OCI answers a repeated create with the same retry token with the first one's alarm
+        (in the state it is in now: the emulator answers DELETED for a token whose alarm was deleted since)."""
+        response = self.monitoring.create_alarm(
+            mon.CreateAlarmDetails(**details), opc_retry_token=retry_token, **self._alarm_op()
+        )
+        return _alarm(response)
+
+    def delete_alarm(self, alarm_id: str, etag: str | None = None) -> None:
+        """Delete an alarm; with an etag, only if it is still as read (else Conflict). Gone already is fine."""
+        try:
+            self.monitoring.delete_alarm(alarm_id, if_match=etag, **self._alarm_op())
         except oci.exceptions.ServiceError as error:
             # Already gone is what we wanted; a 409 comes from a retried delete whose first try landed.
             if error.status == 404:
                 return
-            if error.status != 409 or self.monitoring.get_alarm(alarm_id).data.lifecycle_state not in GONE:
+            if error.status == 412:
+                raise Conflict(f"{error.status} {error.code}: {error.message}") from None
+            if error.status != 409:
+                raise
+            current = self.get_alarm(alarm_id)
+            if current is not None and current.lifecycle_state not in GONE:
                 raise
 
     # -- the periodic reconcile (reconcile.py): a compartment at a time, never a call per deployment to find them --
@@ -268,7 +288,9 @@ class OciGateway:
         instead of one per deployment and alarm name."""
         found, page = [], None
         while True:
-            response = self.monitoring.list_alarms(compartment_id, lifecycle_state="ACTIVE", page=page, limit=1000)
+            response = self.monitoring.list_alarms(
+                compartment_id, lifecycle_state="ACTIVE", page=page, limit=1000, **self._alarm_op()
+            )
             found += [
                 ListedAlarm(
                     a.id,
@@ -278,6 +300,8 @@ class OciGateway:
                     a.metric_compartment_id,
                     a.query,
                     dict(a.freeform_tags or {}),
+                    tuple(a.destinations or ()),
+                    a.severity or "CRITICAL",
                 )
                 for a in response.data
             ]
@@ -295,7 +319,8 @@ class OciGateway:
             namespace=NAMESPACE, query=query, start_time=_utc(start), end_time=_utc(end), resolution=resolution
         )
         series: dict[str, dict[float, float]] = {}
-        for stream in self.monitoring.summarize_metrics_data(compartment_id, details).data:
+        governed = {"retry_strategy": self.metrics_governor} if self.metrics_governor is not None else {}
+        for stream in self.monitoring.summarize_metrics_data(compartment_id, details, **governed).data:
             deployment_id = (stream.dimensions or {}).get("resourceId")
             if deployment_id:
                 points = series.setdefault(deployment_id, {})
@@ -317,6 +342,25 @@ def retry_strategy(budget_seconds: float):
         service_error_retry_on_any_5xx=True,
         service_error_retry_config={429: []},
     ).get_retry_strategy()
+
+
+def _alarm(response) -> Alarm:
+    alarm = response.data
+    return Alarm(
+        id=alarm.id,
+        display_name=alarm.display_name,
+        notification_title=alarm.notification_title,
+        compartment_id=alarm.compartment_id,
+        metric_compartment_id=alarm.metric_compartment_id,
+        namespace=alarm.namespace,
+        query=alarm.query,
+        severity=alarm.severity,
+        destinations=tuple(alarm.destinations or ()),
+        message_format=alarm.message_format,
+        lifecycle_state=alarm.lifecycle_state,
+        etag=response.headers.get("etag"),
+        freeform_tags=tuple(sorted((alarm.freeform_tags or {}).items())),
+    )
 
 
 def _state(raw: ds.ModelDeployment, tags: dict[str, str]) -> DeploymentState:

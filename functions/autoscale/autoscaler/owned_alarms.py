@@ -44,6 +44,7 @@ from .constants import (
     show,
 )
 from .domain import Capacity, LowAlarm
+from .oci_gateway import Conflict
 from .policy import high_request_threshold, low_alarm_for, low_threshold
 from .settings import Policy, Settings
 
@@ -158,55 +159,133 @@ def _body(metric_name: str, want: Wanted, deployment_id: str, verb: str) -> str:
 
 
 def converge(
-    gateway, template: AlarmTemplate, deployment_id: str, wanted: Iterable[Wanted], generation: str, settings: Settings
+    gateway,
+    template: AlarmTemplate,
+    deployment_id: str,
+    wanted: Iterable[Wanted],
+    generation: str,
+    settings: Settings,
+    still=None,
 ) -> dict[str, str]:
     """Converge each wanted alarm; returns {title: state} in the order given."""
-    return {want.title: converge_one(gateway, template, deployment_id, want, generation, settings) for want in wanted}
+    return {
+        want.title: converge_one(gateway, template, deployment_id, want, generation, settings, still=still)
+        for want in wanted
+    }
 
 
 def converge_one(
-    gateway, template: AlarmTemplate, deployment_id: str, want: Wanted, generation: str, settings: Settings
+    gateway,
+    template: AlarmTemplate,
+    deployment_id: str,
+    want: Wanted,
+    generation: str,
+    settings: Settings,
+    listed: list[tuple[str, str]] | None = None,
+    still=None,
+    known=None,
 ) -> str:
     """Converge to: exactly one owned alarm of this name at the wanted threshold, or none.
 
-    Safe with concurrent invocations (OCI runs them in separate containers): the create carries a retry token
-    derived from what the alarm is for (deployment, title, query, generation), so OCI answers concurrent creates
-    of the same alarm with one alarm; and after a create the owned alarms are listed again and all but the one
-    with the smallest OCID (a rule every invocation agrees on) are deleted."""
+    `listed`: the (id, query) of the owned alarms of this name, from a listing the caller holds (the tick's index);
+    None lists them (ListAlarms by name). `known`: an alarm the caller already read (GetAlarm, with its etag).
+    `still`: None when the caller's own update holds the deployment (it is UPDATING: nobody else can change it, so
+    its capacity is the one to follow); else a callable that re-reads the deployment and says whether it is still
+    as the caller decided on it. It is called after the alarms are read
+    and before anything is written, so a change that landed since the caller's read is never overwritten with a
+    threshold computed before it.
+
+    Writes cannot go stale: an update or delete carries the etag of a GetAlarm read (ListAlarms summaries carry
+    none); a 412 (Conflict) means the alarm changed since, and the caller reads and decides again. A create has no
+    etag to guard it: its retry token is derived from what the alarm is for (deployment, title, query, generation),
+    so concurrent invocations that saw the same deployment get one alarm; and a caller that does not hold the
+    deployment re-reads it after the create and takes its alarm back (if-match on the create's etag) when the
+    deployment changed meanwhile, leaving the alarm to the writer of that change.
+
+    The state names only writes that landed for this call. A create answered from its retry token cannot tell
+    whether this call or a concurrent one made the alarm, so it says "exists", never "created"."""
     name = owned_alarm_name(want.title, deployment_id)
-    existing = gateway.owned_alarms(template.compartment_id, name)
+    if listed is None:
+        listed = gateway.owned_alarms(template.compartment_id, name)
     if want.threshold is None:
-        for alarm_id, _ in existing:
-            gateway.delete_alarm(alarm_id)
-        return "deleted" if existing else "absent"
+        if not listed:
+            return "absent"
+        alarms = _read(gateway, listed, known)
+        if alarms:
+            _check(still)
+            for alarm in alarms:
+                gateway.delete_alarm(alarm.id, alarm.etag)
+        return "deleted" if alarms else "absent"
     details = alarm_details(template, want, deployment_id, settings)
-    state = "exists"
-    if not existing:
-        token = hashlib.sha256(f"{deployment_id}|{_token_key(want)}|{details['query']}|{generation}".encode())
-        token = token.hexdigest()
-        # A retry token outlives its alarm ("Retry tokens expire after 24 hours": opc_retry_token, SDK
-        # MonitoringClient.create_alarm). What a token answers once its alarm is deleted is not documented: the
-        # emulator replays the deleted alarm, so nothing is listed (a new alarm instead is the easy case). The second
-        # derived token covers one such cycle (a floor that came and went at one capacity), a fresh one any further;
-        # concurrent creates with a fresh token are safe too: the duplicates are removed below.
-        for retry_token in (token[:32], token[32:], uuid.uuid4().hex):
-            gateway.create_alarm(details, retry_token)
-            existing = gateway.owned_alarms(template.compartment_id, name)
-            if existing:
-                break
-        else:
-            return "created, not listed yet (the next invocation checks it)"
-        state = "created"
-    keep, *duplicates = sorted(existing)
-    for duplicate, _ in duplicates:
-        gateway.delete_alarm(duplicate)
+    if not listed:
+        _check(still)
+        return _create(gateway, details, deployment_id, want, generation, still)
+    keep, *duplicates = sorted(listed)
+    notes = []
     if duplicates:
-        state += f" (removed {len(duplicates)} duplicate{'s' if len(duplicates) > 1 else ''})"
+        extra = _read(gateway, duplicates, known)
+        if extra:
+            _check(still)
+            still = None  # checked: the deployment is as decided, after every alarm here was read
+            for alarm in extra:
+                gateway.delete_alarm(alarm.id, alarm.etag)
+            notes.append(f" (removed {len(extra)} duplicate{'s' if len(extra) > 1 else ''})")
     alarm_id, query = keep
-    if query != details["query"]:
-        gateway.update_alarm_query(alarm_id, details["query"], details["body"])
-        state += f", threshold now {show(want.metric, want.threshold)}"
-    return state
+    if query == details["query"]:
+        return "exists" + "".join(notes)
+    [current] = _read(gateway, [keep], known) or [None]
+    if current is None:  # deleted since it was listed: create it anew
+        _check(still)
+        return _create(gateway, details, deployment_id, want, generation, still)
+    if current.query != details["query"]:
+        _check(still)
+        gateway.update_alarm_query(alarm_id, details["query"], details["body"], current.etag)
+        notes.append(f", threshold now {show(want.metric, want.threshold)}")
+    return "exists" + "".join(notes)
+
+
+def _read(gateway, listed: list[tuple[str, str]], known=None) -> list:
+    """GetAlarm each listed alarm for its etag (one the caller read already is not read again); the ones still
+    live (ACTIVE) and ours."""
+    alarms = [
+        known if known is not None and known.id == alarm_id else gateway.get_alarm(alarm_id) for alarm_id, _ in listed
+    ]
+    return [a for a in alarms if a is not None and a.lifecycle_state == "ACTIVE" and _ours(a)]
+
+
+def _ours(alarm) -> bool:
+    return dict(alarm.freeform_tags).get(OWNER_TAG, OWNER_VALUE) == OWNER_VALUE
+
+
+def _check(still) -> None:
+    if still is not None and not still():
+        raise Conflict("the deployment changed since it was read: its alarms are left to the writer of that change")
+
+
+def _create(gateway, details: dict, deployment_id: str, want: Wanted, generation: str, still) -> str:
+    token = hashlib.sha256(f"{deployment_id}|{_token_key(want)}|{details['query']}|{generation}".encode())
+    token = token.hexdigest()
+    # A retry token outlives its alarm ("Retry tokens expire after 24 hours": opc_retry_token, SDK
+    # MonitoringClient.create_alarm). What a token answers once its alarm is deleted is not documented: the
+    # emulator replays the deleted alarm (not ACTIVE), a new alarm would be the easy case. The second derived token
+    # covers one such cycle (a floor that came and went at one capacity), a fresh one any further.
+    for retry_token in (token[:32], token[32:], uuid.uuid4().hex):
+        alarm = gateway.create_alarm(details, retry_token)
+        if alarm.lifecycle_state not in ("DELETING", "DELETED"):
+            break
+    else:
+        return "absent (its retry tokens answered deleted alarms; the next invocation creates it)"
+    if still is not None and not still():
+        try:
+            gateway.delete_alarm(alarm.id, alarm.etag)
+        except Conflict:
+            pass  # a writer of the new capacity adopted it (updated it since): it is theirs now
+        raise Conflict("the deployment changed during the create: its alarms are left to the writer of that change")
+    return CREATED
+
+
+CREATED = "exists (created here or by a concurrent call)"  # a create with a shared retry token cannot tell which
+UNCHANGED = ("exists", "absent")  # states that wrote nothing
 
 
 def _token_key(want: Wanted) -> str:

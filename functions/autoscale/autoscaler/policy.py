@@ -80,7 +80,8 @@ def _decide(state: DeploymentState, signal: Signal, policy: Policy, now: float) 
         )
     waiting = _cooldown_left(state, signal.direction, policy, now)
     if waiting > 0 and not _rate_needs_more(current, signal, policy):
-        return replace(hold, reason=f"{signal.direction} cooldown: {waiting:.0f} s left")
+        # The change that started the cooldown converged the alarms (or its redelivery does): a cheap no-op.
+        return Decision(Action.NONE, f"{signal.direction} cooldown: {waiting:.0f} s left")
 
     if signal.direction == "down" and signal.observed is not None:
         # The low alarm may have been set for another capacity (the other metric changed it since).

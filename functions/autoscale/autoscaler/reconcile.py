@@ -16,12 +16,17 @@ A deployment is MANAGED when it is not opted out (freeform tag autoscale_managed
 not create itself (Terraform's, or a user's: routing title, ACTIVE, its query naming the deployment or its
 compartment).
 
-Reads are per compartment, never per deployment: ListModelDeployments, ListAlarms and one
-SummarizeMetricsData per compartment. Only a deployment that needs a change costs more calls. Changes are
-guarded like the alarm path's: if-match on the etag, state tags with a writer id, the tick's event key; so
-a tick is idempotent and safe against alarm invocations and other ticks. One deployment's failure is its
-own outcome; the others go on. Work stops when the tick's budget is spent; what is left is reported
-"deferred" and done by the next tick, which starts with it (changes first, then repairs).
+Reads are per compartment, never per deployment: ListModelDeployments, ListAlarms (indexed once by deployment:
+planning is O(N) and reads nothing more) and SummarizeMetricsData (split by OCID suffix above 2000 streams).
+Only a deployment that needs a change costs more calls. Every alarm operation goes through a governor
+(governor.py) at AUTOSCALE_ALARM_OPS_PER_SECOND, a slice of the tenancy's shared 10 TPS; a 429 is retried
+within the budget. Changes are guarded like the alarm path's: if-match on the deployment's etag, state tags with
+a writer id, the tick's event key; alarm updates and deletes carry the alarm's etag, and a threshold is written
+only while the deployment is still as read (owned_alarms.converge_one). So a tick is idempotent and safe against
+alarm invocations and other ticks, and reports only the writes that landed for it. One deployment's failure is
+its own outcome; the others go on. Work stops when the tick's budget is spent (checked while planning too);
+what is left is reported "deferred". Work is ordered changes first, then repairs and orphaned alarms, each
+rotated by the tick's slot, so that with no memory between ticks every deployment gets its turn.
 
 `reconcile(request, settings, gateway, now)` is the entry point (handler.py; the benchmark can drive it in
 its closed loop: one call per tick, the same settings and gateway as the alarm path).
@@ -30,7 +35,9 @@ its closed loop: one call per tick, the same settings and gateway as the alarm p
 from __future__ import annotations
 
 import hashlib
+import re
 import time
+from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 
@@ -38,17 +45,30 @@ from . import plan
 from .constants import DEPLOYMENT_TAG, HIGH_TITLE, MANAGED_TAG, OWNER_TAG, OWNER_VALUE
 from .domain import Action, Decision, LowAlarm, Signal
 from .forecast import Forecast
+from .governor import BudgetSpent, Governor
 from .history import predict, read_history
-from .oci_gateway import Deployment, ListedAlarm
-from .owned_alarms import AlarmTemplate, Wanted, alarm_details, converge, owned_alarm_name, owned_titles, wanted_alarms
+from .oci_gateway import Conflict, Deployment, ListedAlarm
+from .owned_alarms import (
+    UNCHANGED,
+    AlarmTemplate,
+    Wanted,
+    alarm_details,
+    converge_one,
+    owned_alarm_name,
+    owned_titles,
+    wanted_alarms,
+)
 from .policy import steady
 from .service import RESOURCE_FILTER, _last_change, _short, apply_change
 from .settings import ConfigError, Settings
 from .tick import ReconcileRequest
 
 TITLE, TYPE = "reconcile", "TICK"
-WORKERS = 8  # deployments worked on at once (each a few OCI calls): 200 repairs at 100-300 ms a call fit a tick
+WORKERS = 8  # deployments worked on at once: the governor, not this, bounds the alarm-operation rate
 ROUTING_HIGH_TITLES = frozenset(HIGH_TITLE.values())
+QUOTED = re.compile(r'"([^"]*)"')
+GOLDEN = 0.6180339887498949  # successive slots start the rotation far apart (Weyl sequence)
+DEFERRED = "tick budget spent: a later tick does it"
 
 
 @dataclass
@@ -76,11 +96,58 @@ class ReconcileOutcome:
         return asdict(self)
 
 
+class AlarmIndex:
+    """The compartments' alarms, listed once and indexed by deployment: every question planning asks is a lookup."""
+
+    def __init__(self, alarms: list[ListedAlarm]):
+        self.named: dict[str, list[ListedAlarm]] = defaultdict(list)  # routing alarms naming a deployment
+        self.wide: dict[str, list[ListedAlarm]] = defaultdict(list)  # compartment-wide routing alarms
+        self.mine: dict[str, list[ListedAlarm]] = defaultdict(list)  # alarms tagged as ours for a deployment
+        self.made: dict[str, dict[str, list[ListedAlarm]]] = defaultdict(lambda: defaultdict(list))  # function's
+        terraform = []
+        for alarm in sorted(alarms, key=lambda a: a.id):
+            deployment_id = alarm.tags.get(DEPLOYMENT_TAG) if alarm.tags.get(OWNER_TAG) == OWNER_VALUE else None
+            made = bool(deployment_id) and _function_made(alarm)
+            if deployment_id:
+                self.mine[deployment_id].append(alarm)
+            if made:
+                self.made[deployment_id][alarm.display_name].append(alarm)
+                continue
+            if (alarm.notification_title or alarm.display_name) not in ROUTING_HIGH_TITLES:
+                continue
+            if deployment_id is not None:
+                terraform.append(alarm)
+            if RESOURCE_FILTER.search(alarm.query):
+                for quoted in set(QUOTED.findall(alarm.query)):
+                    self.named[quoted].append(alarm)
+            else:
+                self.wide[alarm.metric_compartment_id].append(alarm)
+        self.any_autoscaler_alarm = terraform[0] if terraform else None
+
+    def routing(self, deployment: Deployment) -> list[ListedAlarm]:
+        """The high alarms that route this deployment to the autoscaler (not the function's own)."""
+        state = deployment.state
+        return self.named.get(state.id, []) + self.wide.get(state.compartment_id, [])
+
+    def source(self, deployment: Deployment, routing: list[ListedAlarm]) -> ListedAlarm | None:
+        """The alarm whose compartment and topic the owned alarms copy: a routing alarm naming the deployment (CPU
+        first), else one of its own alarms, else a compartment-wide routing alarm, else (a deployment opted in by
+        tag) any autoscaler high alarm: they all notify the autoscaler's topic."""
+        named = sorted(self.named.get(deployment.state.id, []), key=lambda a: not a.query.startswith("CpuUtilization"))
+        for candidates in (named, self.mine.get(deployment.state.id, []), routing):
+            if candidates:
+                return candidates[0]
+        return self.any_autoscaler_alarm
+
+    def owned(self, deployment_id: str, name: str) -> list[tuple[str, str]]:
+        return [(a.id, a.query) for a in self.made.get(deployment_id, {}).get(name, [])]
+
+
 @dataclass
 class _Work:
-    """One managed deployment's plan, made from the listings alone (no calls)."""
+    """One managed deployment's plan (or one orphan's cleanup), made from the listings alone (no calls)."""
 
-    deployment: Deployment
+    deployment: Deployment | None
     outcome: ReconcileOutcome
     policy: object = None
     floor: plan.Floor | None = None
@@ -94,15 +161,32 @@ class _Work:
         return self.target is not None or bool(self.stale)
 
 
+@dataclass
+class _Orphans:
+    """The alarms the function made for a deployment it does not manage (any more): to delete."""
+
+    outcome: ReconcileOutcome
+    alarms: list[tuple[str, str]]  # (display name, alarm id)
+    listed: Deployment | None  # the deployment as listed, None when it was not listed
+    compartments: set[str]  # the compartments this tick could list
+    target = None
+    needed = True
+
+
 def tick_key(now: float, interval: float) -> str:
     """The event key of the tick slot: duplicate and concurrent ticks of one slot share it."""
     return hashlib.sha256(f"reconcile|{int(now // interval)}".encode()).hexdigest()[:12]
 
 
-def reconcile(request: ReconcileRequest | None, settings: Settings, gateway, now: float) -> list[ReconcileOutcome]:
+def reconcile(
+    request: ReconcileRequest | None, settings: Settings, gateway, now: float, clock=None
+) -> list[ReconcileOutcome]:
     """Reconcile every managed deployment of the requested (default: all allowlisted) compartments."""
-    started = time.monotonic()
-    deadline = started + settings.reconcile_budget_seconds
+    clock = clock or time.monotonic
+    deadline = clock() + settings.reconcile_budget_seconds
+    rate = settings.alarm_ops_per_second
+    # SummarizeMetricsData has a 10 TPS budget of its own (NOTES: monitoring_client.py): the same slice of it.
+    gateway = gateway.governed(Governor(rate, deadline, clock), Governor(rate, deadline, clock))
     outcomes: list[ReconcileOutcome] = []
     compartments = list(settings.compartment_allowlist)
     if request is not None and request.compartments:
@@ -115,58 +199,70 @@ def reconcile(request: ReconcileRequest | None, settings: Settings, gateway, now
 
     deployments: dict[str, Deployment] = {}
     alarms: list[ListedAlarm] = []
-    counts: dict[str, int] = {}
-    listed: set[str] = set()  # compartments whose deployments could be listed
+    listed: set[str] = set()  # compartments whose deployments and alarms could be listed
     for compartment in compartments:
         try:
             found = gateway.list_deployments(compartment)
-            counts[compartment] = len(found)
-            deployments.update({d.state.id: d for d in found})
-            listed.add(compartment)
             alarms += gateway.list_alarm_summaries(compartment)
+        except BudgetSpent:
+            outcomes.append(ReconcileOutcome(None, "deferred", reason=f"listing {compartment}: {DEFERRED}"))
+            continue
         except Exception as error:
             outcomes.append(ReconcileOutcome(None, "error", reason=f"listing {compartment}: {_kind(error)}"))
-    owned = [a for a in alarms if a.tags.get(OWNER_TAG) == OWNER_VALUE and a.tags.get(DEPLOYMENT_TAG)]
-    ours = {(a.display_name, a.tags[DEPLOYMENT_TAG]) for a in owned if _function_made(a)}
-    works, orphans = [], []
-    for deployment in deployments.values():
-        work = _plan(deployment, alarms, owned, settings, now)
+            continue
+        deployments.update({d.state.id: d for d in found})
+        listed.add(compartment)
+    index = AlarmIndex(alarms)
+
+    works: list[_Work] = []
+    for position, deployment in enumerate(deployments.values()):
+        if clock() >= deadline:  # planning is O(N), but a budget is a budget
+            outcomes += [
+                ReconcileOutcome(d.state.id, "deferred", reason=f"planning: {DEFERRED}", before=str(d.state.capacity))
+                for d in list(deployments.values())[position:]
+            ]
+            break
+        work = _plan(deployment, index, settings)
         if work is not None:
             works.append(work)
-    managed = {w.deployment.state.id for w in works}
-    for name, deployment_id in sorted(ours):
-        if deployment_id not in managed:
-            orphans.append((name, deployment_id))
-
-    _forecast(works, counts, settings, gateway, now)
+    _forecast(works, deployments, settings, gateway, now)
     for work in works:
-        _finish_plan(work, owned, settings, now)
+        _finish_plan(work, index, settings, now)
+    orphans = _orphans(index, deployments, {w.deployment.state.id for w in works}, listed, settings)
 
     slot = int(now // settings.reconcile_interval_seconds)
-    pending = [w for w in works if w.needed]
-    pending.sort(key=lambda w: (w.target is None, (_stable(w.deployment.state.id) + slot) % 997))
+    pending: list = [w for w in works if w.needed] + orphans
+    pending.sort(key=lambda w: (w.target is None, (_stable(w.outcome.deployment_id) + slot * GOLDEN) % 1.0))
     key = tick_key(now, settings.reconcile_interval_seconds)
+    templates = _Templates(gateway)
 
     def run(work: _Work) -> None:
-        if time.monotonic() >= deadline:
-            work.outcome.status, work.outcome.reason = "deferred", "tick budget spent: the next tick does it first"
+        if clock() >= deadline:
+            work.outcome.status, work.outcome.reason = "deferred", DEFERRED
             return
-        begun = time.monotonic()
+        begun = clock()
         try:
-            _act(work, settings, gateway, now, key)
+            if isinstance(work, _Orphans):
+                _remove_orphans(work, settings, gateway)
+            else:
+                _act(work, settings, gateway, now, key, index, templates)
+        except BudgetSpent:
+            work.outcome.status, work.outcome.reason = "deferred", f"{work.outcome.reason}; {DEFERRED}".lstrip("; ")
+        except Conflict as conflict:
+            work.outcome.status, work.outcome.reason = "conflict", f"{conflict}; the next tick looks again"
         except Exception as error:  # one deployment's failure must not stop the others
             work.outcome.status, work.outcome.reason = "error", _kind(error)
-        work.outcome.duration_ms = round((time.monotonic() - begun) * 1000, 1)
+        work.outcome.duration_ms = round((clock() - begun) * 1000, 1)
 
     with ThreadPoolExecutor(max_workers=WORKERS) as pool:
         list(pool.map(run, pending))
     outcomes += [w.outcome for w in works]
-    outcomes += _remove_orphans(orphans, deployments, listed, owned, settings, gateway, deadline)
+    outcomes += [w.outcome for w in orphans if w.outcome.status != "skip"]
     return outcomes
 
 
-def _stable(text: str) -> int:
-    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
+def _stable(text: str | None) -> float:
+    return int(hashlib.sha256((text or "").encode()).hexdigest()[:8], 16) / 2**32
 
 
 def _kind(error: Exception) -> str:
@@ -178,20 +274,7 @@ def _function_made(alarm: ListedAlarm) -> bool:
     return any(alarm.display_name == owned_alarm_name(title, alarm.tags[DEPLOYMENT_TAG]) for title in owned_titles())
 
 
-def _routes(alarm: ListedAlarm, deployment: Deployment) -> bool:
-    """A high alarm that routes this deployment to the autoscaler and that the function did not create."""
-    title = alarm.notification_title or alarm.display_name
-    if title not in ROUTING_HIGH_TITLES:
-        return False
-    if alarm.tags.get(OWNER_TAG) == OWNER_VALUE and alarm.tags.get(DEPLOYMENT_TAG) and _function_made(alarm):
-        return False
-    state = deployment.state
-    if RESOURCE_FILTER.search(alarm.query):
-        return f'"{state.id}"' in alarm.query
-    return alarm.metric_compartment_id == state.compartment_id  # a compartment-wide alarm
-
-
-def _plan(deployment: Deployment, alarms, owned, settings: Settings, now: float) -> _Work | None:
+def _plan(deployment: Deployment, index: AlarmIndex, settings: Settings) -> _Work | None:
     """The plan of one deployment if it is managed, else None (its owned alarms then count as orphans)."""
     state = deployment.state
     outcome = ReconcileOutcome(state.id, "noop", before=str(state.capacity), dry_run=settings.dry_run)
@@ -202,11 +285,11 @@ def _plan(deployment: Deployment, alarms, owned, settings: Settings, now: float)
         return _Work(deployment, outcome)
     if opted is False:
         return None
-    routing = [a for a in alarms if _routes(a, deployment)]
+    routing = index.routing(deployment)
     if opted is None and not routing:
         return None
     work = _Work(deployment, outcome)
-    work.source = _pick_source(routing, owned, state.id, alarms)
+    work.source = index.source(deployment, routing)
     try:
         work.policy = settings.policy.with_overrides(deployment.tags)
     except ConfigError as error:
@@ -214,38 +297,16 @@ def _plan(deployment: Deployment, alarms, owned, settings: Settings, now: float)
     return work
 
 
-def _pick_source(routing, owned, deployment_id: str, alarms) -> ListedAlarm | None:
-    """The alarm whose compartment and topic the owned alarms copy: a routing alarm naming the deployment (CPU
-    first), else one of its owned alarms, else a compartment-wide routing alarm, else (a deployment opted in
-    by tag) any autoscaler high alarm: they all notify the autoscaler's topic."""
-    named = [a for a in routing if f'"{deployment_id}"' in a.query]
-    named.sort(key=lambda a: (not a.query.startswith("CpuUtilization"), a.id))
-    mine = sorted((a for a in owned if a.tags.get(DEPLOYMENT_TAG) == deployment_id), key=lambda a: a.id)
-    terraform = sorted(
-        (
-            a
-            for a in alarms
-            if a.tags.get(OWNER_TAG) == OWNER_VALUE
-            and (a.notification_title or a.display_name) in ROUTING_HIGH_TITLES
-            and not (a.tags.get(DEPLOYMENT_TAG) and _function_made(a))
-        ),
-        key=lambda a: a.id,
-    )
-    for candidates in (named, mine, sorted(routing, key=lambda a: a.id), terraform):
-        if candidates:
-            return candidates[0]
-    return None
-
-
-def _forecast(works: list[_Work], counts: dict[str, int], settings: Settings, gateway, now: float) -> None:
-    """One SummarizeMetricsData per compartment that has a deployment asking for a forecast."""
+def _forecast(works: list[_Work], deployments: dict[str, Deployment], settings: Settings, gateway, now: float):
+    """SummarizeMetricsData per compartment that has a deployment asking for a forecast (split above 2000)."""
     asking: dict[str, list[_Work]] = {}
     for work in works:
         if work.policy is not None and work.policy.predict and plan.sizes_instances(work.policy):
             asking.setdefault(work.deployment.state.compartment_id, []).append(work)
     for compartment, members in asking.items():
+        everyone = [d for d, md in deployments.items() if md.state.compartment_id == compartment]
         try:
-            history = read_history(gateway, compartment, now, settings.history_days, counts.get(compartment, 1))
+            history = read_history(gateway, compartment, now, settings.history_days, everyone)
             note = None
         except Exception as error:
             history, note = {}, f"stays out: CPU history not readable ({_kind(error)})"
@@ -260,7 +321,7 @@ def _forecast(works: list[_Work], counts: dict[str, int], settings: Settings, ga
             work.floor = plan.floor(work.policy, now, horizon, prediction)
 
 
-def _finish_plan(work: _Work, owned: list[ListedAlarm], settings: Settings, now: float) -> None:
+def _finish_plan(work: _Work, index: AlarmIndex, settings: Settings, now: float) -> None:
     """Floor, raise target and the owned alarms that diverge from the listing: still no calls."""
     outcome, state, policy = work.outcome, work.deployment.state, work.policy
     if policy is None:
@@ -281,18 +342,14 @@ def _finish_plan(work: _Work, owned: list[ListedAlarm], settings: Settings, now:
         work.target = replace(capacity, instance_count=floor.count)
     effective = floor.apply(policy)
     work.wanted = wanted_alarms(work.target or capacity, effective)
-    mine: dict[str, list[ListedAlarm]] = {}
-    for alarm in owned:
-        if alarm.tags.get(DEPLOYMENT_TAG) == state.id:
-            mine.setdefault(alarm.display_name, []).append(alarm)
     template = _template(work.source)
     for want in work.wanted:
-        existing = mine.get(owned_alarm_name(want.title, state.id), [])
+        existing = index.owned(state.id, owned_alarm_name(want.title, state.id))
         if want.threshold is None:
             diverged = bool(existing)
         else:
             query = alarm_details(template, want, state.id, settings)["query"]
-            diverged = len(existing) != 1 or existing[0].query != query
+            diverged = len(existing) != 1 or existing[0][1] != query
         if diverged:
             work.stale.append(want)
     if work.target is not None:
@@ -313,10 +370,50 @@ def _finish_plan(work: _Work, owned: list[ListedAlarm], settings: Settings, now:
 def _template(source: ListedAlarm | None) -> AlarmTemplate:
     if source is None:
         return AlarmTemplate("", "", ())
-    return AlarmTemplate(source.compartment_id, source.metric_compartment_id, ())
+    return AlarmTemplate(source.compartment_id, source.metric_compartment_id, tuple(source.destinations))
 
 
-def _act(work: _Work, settings: Settings, gateway, now: float, key: str) -> None:
+class _Templates:
+    """The owned alarms' template per routing alarm. A summary has the compartments, topic and severity but not the
+    message format (GetAlarm has it): one GetAlarm per distinct topic per tick, not per deployment."""
+
+    def __init__(self, gateway):
+        self.gateway = gateway
+        self.formats: dict[tuple, str | None] = {}
+
+    def of(self, source: ListedAlarm) -> AlarmTemplate | None:
+        key = (source.compartment_id, source.destinations)
+        if key not in self.formats:
+            alarm = self.gateway.get_alarm(source.id)
+            if alarm is None:
+                return None
+            self.formats[key] = alarm.message_format
+        destinations = tuple(source.destinations)
+        return AlarmTemplate(
+            source.compartment_id, source.metric_compartment_id, destinations, source.severity, self.formats[key]
+        )
+
+
+class _Unchanged:
+    """The tick's check that a deployment is as listed: the first call reads it (GetModelDeployment) and compares
+    capacity, state and our state tags with the listing; later calls compare its etag with that read."""
+
+    def __init__(self, gateway, listed: Deployment):
+        self.gateway, self.listed, self.etag = gateway, listed, None
+
+    def __call__(self) -> bool:
+        current = self.gateway.get_deployment(self.listed.state.id)
+        if current is None:
+            return False
+        if self.etag is None:
+            fresh, was = current.state, self.listed.state
+            same = steady(fresh) and fresh.capacity == was.capacity and _last_change(fresh) == _last_change(was)
+            self.etag = current.etag if same else ""
+            return same
+        return current.etag == self.etag
+
+
+def _act(work: _Work, settings: Settings, gateway, now: float, key: str, index: AlarmIndex, templates) -> None:
     """Apply one deployment's plan: raise it (if-match, state tags), then converge its diverged alarms."""
     outcome, listed = work.outcome, work.deployment
     if settings.dry_run:
@@ -324,6 +421,8 @@ def _act(work: _Work, settings: Settings, gateway, now: float, key: str) -> None
         outcome.alarms = {want.title: "would converge" for want in work.stale}
         return
     state, last_change = listed.state, _last_change(listed.state)
+    still = _Unchanged(gateway, listed)
+    wanted = work.stale
     if work.target is not None:
         current = gateway.get_deployment(state.id)
         if current is not None and key in current.state.recent_events:
@@ -343,60 +442,67 @@ def _act(work: _Work, settings: Settings, gateway, now: float, key: str) -> None
             outcome.reason = f"{applied.note}; {outcome.reason}"
             return
         outcome.status = "applied"
-        last_change = now
-    if work.stale:
-        alarm = gateway.get_alarm(work.source.id) if work.source is not None else None
-        if alarm is None:
-            outcome.reason += "; its routing alarm is gone: owned alarms left to the next tick"
-        else:
-            capacity = work.target or state.capacity
-            generation = f"{capacity}|{last_change}"
-            template = AlarmTemplate.of(alarm)
-            outcome.alarms = converge(gateway, template, state.id, work.stale, generation, settings)
-            if outcome.status == "noop":
-                outcome.status = "repaired"
-
-
-def _remove_orphans(orphans, deployments, listed: set[str], owned, settings: Settings, gateway, deadline: float):
-    """Delete the owned alarms of deployments the autoscaler does not manage (any more): deleted, moved out of
-    the allowlist, opted out, or without a high alarm. A deployment that was not listed is confirmed gone
-    (GetModelDeployment) first; one in a compartment that could not be listed is left alone."""
-    outcomes: dict[str, ReconcileOutcome] = {}
-    for name, deployment_id in orphans:
-        outcome = outcomes.setdefault(
-            deployment_id, ReconcileOutcome(deployment_id, "repaired", dry_run=settings.dry_run, alarms={})
+        last_change, still = now, None  # our update holds the deployment: its new capacity is the one to follow
+    if not wanted:
+        return
+    template = templates.of(work.source)
+    if template is None:
+        outcome.reason += "; its routing alarm is gone: owned alarms left to the next tick"
+        return
+    capacity = work.target or state.capacity
+    generation = f"{capacity}|{last_change}"
+    outcome.alarms = {}
+    for want in wanted:
+        existing = index.owned(state.id, owned_alarm_name(want.title, state.id))
+        outcome.alarms[want.title] = converge_one(
+            gateway, template, state.id, want, generation, settings, existing, still
         )
-        if outcome.status == "skip":
-            continue
-        if time.monotonic() >= deadline:
-            outcome.status, outcome.reason = "deferred", "tick budget spent: the next tick does it first"
-            continue
-        try:
-            if not outcome.reason:
-                outcome.reason = _why_orphan(deployment_id, deployments, listed, gateway)
-                if outcome.reason is None:
-                    outcome.status, outcome.reason = "skip", ""
-                    continue
-            ids = [a.id for a in owned if a.display_name == name and a.tags.get(DEPLOYMENT_TAG) == deployment_id]
-            if settings.dry_run:
-                outcome.status, outcome.alarms[name] = "dry_run", f"would delete {len(ids)}"
-                continue
-            for alarm_id in ids:
-                gateway.delete_alarm(alarm_id)
-            outcome.alarms[name] = "deleted"
-        except Exception as error:
-            outcome.status, outcome.reason = "error", _kind(error)
-    return [o for o in outcomes.values() if o.status != "skip"]
+    if outcome.status == "noop" and any(result not in UNCHANGED for result in outcome.alarms.values()):
+        outcome.status = "repaired"
 
 
-def _why_orphan(deployment_id: str, deployments, listed: set[str], gateway) -> str | None:
-    deployment = deployments.get(deployment_id)
+def _orphans(index: AlarmIndex, deployments, managed: set[str], listed: set[str], settings: Settings) -> list[_Orphans]:
+    """The alarms the function made for deployments it does not manage (any more), one work item per deployment
+    (a deployment refused for its tags counts as managed: its alarms stay)."""
+    return [
+        _Orphans(
+            ReconcileOutcome(deployment_id, "repaired", dry_run=settings.dry_run, alarms={}),
+            [(name, alarm.id) for name, alarms in sorted(names.items()) for alarm in alarms],
+            deployments.get(deployment_id),
+            listed,
+        )
+        for deployment_id, names in index.made.items()
+        if deployment_id not in managed
+    ]
+
+
+def _remove_orphans(work: _Orphans, settings: Settings, gateway) -> None:
+    """Delete the owned alarms of a deployment the autoscaler does not manage (any more): deleted, moved out of
+    the allowlist, opted out, or without a high alarm. A deployment that was not listed is confirmed gone
+    (GetModelDeployment) first; one in a compartment that could not be listed is left alone. Each delete carries
+    the etag of a GetAlarm: an alarm changed since (a 412) is left to the next tick."""
+    outcome = work.outcome
+    outcome.reason = _why_orphan(outcome.deployment_id, work.listed, work.compartments, gateway)
+    if outcome.reason is None:
+        outcome.status, outcome.reason = "skip", ""
+        return
+    for name, alarm_id in work.alarms:
+        if settings.dry_run:
+            outcome.status, outcome.alarms[name] = "dry_run", "would delete"
+            continue
+        alarm = gateway.get_alarm(alarm_id)
+        if alarm is None or alarm.lifecycle_state != "ACTIVE":
+            outcome.alarms.setdefault(name, "absent")
+            continue
+        gateway.delete_alarm(alarm.id, alarm.etag)
+        outcome.alarms[name] = "deleted"
+    if not any(state == "deleted" for state in outcome.alarms.values()) and outcome.status == "repaired":
+        outcome.status = "noop"
+
+
+def _why_orphan(deployment_id: str, deployment: Deployment | None, listed: set[str], gateway) -> str | None:
     if deployment is not None:
-        try:
-            opted = plan.opted(deployment.tags)
-        except ValueError:
-            return None
-        if opted is False:
+        if plan.opted(deployment.tags) is False:
             return f"opted out (tag {MANAGED_TAG}=false): the alarms the autoscaler owns for it are removed"
         return "no autoscaler high alarm watches it any more: the alarms the autoscaler owns for it are removed"
     current = gateway.get_deployment(deployment_id)

@@ -8,6 +8,8 @@ An entry is DAYS [START-END]=COUNT. DAYS is a day (Mon..Sun), a range (Mon-Fri, 
 comma list (Mon,Wed,Fri) or Daily / *. START-END is HH:MM-HH:MM (24:00 allowed as an end); an end at or
 before the start runs into the next day (22:00-02:00); no times means the whole day. COUNT is the least
 number of instances while the window is open. Where windows overlap, the largest count wins.
+Numbers are ASCII digits only: Python's \\d, int() and str.isdigit() also take other scripts' digits
+("Daily=٣" would be a floor of 3), so every number here is matched with [0-9].
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ DAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MAX_LENGTH = 1024
 MAX_ENTRIES = 32
 MAX_COUNT = 1000
-_TIMES = re.compile(r"(?P<start>\d{1,2}:\d{2})\s*-\s*(?P<end>\d{1,2}:\d{2})\s*$")
+_TIMES = re.compile(r"(?P<start>[0-9]{1,2}:[0-9]{2})\s*-\s*(?P<end>[0-9]{1,2}:[0-9]{2})\s*$")
+_COUNT = re.compile(r"[0-9]+")
 
 
 class ScheduleError(ValueError):
@@ -85,10 +88,9 @@ def _window(entry: str, number: int) -> Window:
             raise ScheduleError(f"{where}: a window cannot start at 24:00")
         if end <= start:
             end += 1440  # runs into the next day
-    try:
-        count = int(count_text.strip())
-    except ValueError:
-        raise ScheduleError(f"{where}: count {count_text.strip()[:20]!r} is not a whole number") from None
+    if not _COUNT.fullmatch(count_text.strip()):  # not int(): it reads "٣", "+3" and "1_0" too
+        raise ScheduleError(f"{where}: count {count_text.strip()[:20]!r} is not a whole number (digits 0-9)")
+    count = int(count_text.strip())
     if not 1 <= count <= MAX_COUNT:
         raise ScheduleError(f"{where}: count {count} must be from 1 to {MAX_COUNT}")
     return Window(weekdays, start, end, count, entry)
@@ -97,7 +99,7 @@ def _window(entry: str, number: int) -> Window:
 def _days(text: str, where: str) -> frozenset[int]:
     if text.lower() in ("daily", "*"):
         return frozenset(range(7))
-    if any(character.isdigit() for character in text):
+    if any(character.isdigit() for character in text):  # any script: refused either way
         raise ScheduleError(f"{where}: times are HH:MM-HH:MM after the days, e.g. 'Mon-Fri 08:00-18:00=3'")
     days: set[int] = set()
     for part in text.split(","):

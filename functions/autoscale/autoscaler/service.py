@@ -13,6 +13,7 @@ from .constants import (
     MANAGED_TAG,
     METRIC_NAMES,
     NAMESPACE,
+    OWNER_TAG,
     PER_INSTANCE_METRICS,
     ROUTES,
     STATE_EVENTS_TAG,
@@ -32,11 +33,12 @@ from .owned_alarms import (
     Wanted,
     converge,
     converge_one,
+    owned_alarm_name,
     request_alarms,
     wanted_alarms,
 )
 from .plan import opted
-from .policy import decide, low_threshold, steady
+from .policy import decide, low_alarm_for, low_threshold, steady
 from .queries import Condition, condition
 from .settings import ConfigError, Settings
 
@@ -136,7 +138,14 @@ def _handle_target(message, target: Target, alarm, settings, gateway, now, outco
         observed = round(observed / rule.interval_minutes, 2)
     per_instance = not rule.per_deployment and metric in PER_INSTANCE_METRICS  # one stream per instance
     signal = Signal(metric, direction, observed, message.event_key, alarm_time, per_instance)
-    decision = decide(state, signal, policy, now)
+    # This event's change already landed (a redelivery, or a retry after the alarm step failed): finish its alarm
+    # step now, whether OCI still shows the update running or not, instead of leaving it to the next tick.
+    finishing = signal.event_key in state.recent_events and state.last_target == str(state.capacity)
+    if finishing:
+        why = f"alarm event {signal.event_key} already handled: its change to {state.capacity} landed, alarms follow it"
+        decision = Decision(Action.NONE, why, None, low_alarm_for(state.capacity, metric, policy))
+    else:
+        decision = decide(state, signal, policy, now)
     outcome.action, outcome.reason = decision.action.value, decision.reason
     if floor_note:
         outcome.reason += f"; {floor_note}"
@@ -161,22 +170,61 @@ def _handle_target(message, target: Target, alarm, settings, gateway, now, outco
     capacity = decision.target or state.capacity
     generation = f"{capacity}|{last_change}"
     template = AlarmTemplate.of(alarm)
-    if decision.low_alarm is LowAlarm.LEAVE or metric not in LOW_TITLE:
-        outcome.low_alarm = "unchanged"
-    else:
-        threshold = low_threshold(capacity, metric, policy) if decision.low_alarm is LowAlarm.ENSURE else None
-        want = Wanted(metric, "down", threshold)
-        outcome.low_alarm = converge_one(gateway, template, target.deployment_id, want, generation, settings)
-    # The request alarms follow the instance count, whichever signal changed it: converged on every alarm of the
-    # deployment while it scales on requests (or, once disabled, when one of them fires: then they go).
-    others = []
-    if steady(state) and ("requests" in policy.signals or metric == "requests"):
-        others += [want for want in request_alarms(capacity, policy) if want.direction == "up" or metric != "requests"]
-    if steady(state) and metric == "latency" and decision.target is not None:
-        # Latency has no low alarm of its own: the low alarms of the deployment's other signals follow its step.
-        others += wanted_alarms(capacity, policy, [m for m in policy.signals if m in ("cpu", "mem", "gpu")])
-    if others:
-        outcome.owned_alarms = converge(gateway, template, target.deployment_id, others, generation, settings)
+    # Our own update holds the deployment (UPDATING): its capacity is the one to follow. Otherwise the alarms are
+    # written only if the deployment is still as read, checked after they are read (owned_alarms.converge_one).
+    still = None if decision.target is not None else _unchanged(gateway, deployment)
+    try:
+        if decision.low_alarm is LowAlarm.LEAVE or metric not in LOW_TITLE:
+            outcome.low_alarm = "unchanged"
+        else:
+            threshold = low_threshold(capacity, metric, policy) if decision.low_alarm is LowAlarm.ENSURE else None
+            want = Wanted(metric, "down", threshold)
+            outcome.low_alarm = _converge_low(
+                gateway, template, target.deployment_id, want, generation, settings, alarm, still
+            )
+        # The request alarms follow the instance count, whichever signal changed it: converged on every alarm of
+        # the deployment while it scales on requests (or, once disabled, when one of them fires: then they go).
+        others = []
+        follows = steady(state) or finishing
+        if follows and ("requests" in policy.signals or metric == "requests"):
+            others += [w for w in request_alarms(capacity, policy) if w.direction == "up" or metric != "requests"]
+        if follows and metric == "latency" and (decision.target is not None or finishing):
+            # Latency has no low alarm of its own: the low alarms of the deployment's other signals follow its step.
+            others += wanted_alarms(capacity, policy, [m for m in policy.signals if m in ("cpu", "mem", "gpu")])
+        if others:
+            outcome.owned_alarms = converge(
+                gateway, template, target.deployment_id, others, generation, settings, still
+            )
+    except Conflict as conflict:
+        if decision.target is None:
+            outcome.status, outcome.low_alarm = "conflict", f"not written: {conflict}"
+            return
+        raise  # our change landed and its alarm step did not: the redelivery finishes it (see `finishing`)
+
+
+def _converge_low(gateway, template, deployment_id, want: Wanted, generation, settings, fired: Alarm, still) -> str:
+    """The low alarm of the signal: when the alarm that fired IS this owned low alarm (a scale-in), its GetAlarm
+    (id, query, etag, read before the deployment) stands in for a listing. A 412 means another writer changed it
+    since: read again and converge again, once."""
+    listed = None
+    if fired.display_name == owned_alarm_name(want.title, deployment_id) and dict(fired.freeform_tags).get(OWNER_TAG):
+        listed = [(fired.id, fired.query)]
+    try:
+        return converge_one(gateway, template, deployment_id, want, generation, settings, listed, still, known=fired)
+    except Conflict:
+        if still is not None:
+            raise
+        return converge_one(gateway, template, deployment_id, want, generation, settings)
+
+
+def _unchanged(gateway: OciGateway, deployment: Deployment):
+    """A check that the deployment is still as read (same etag): re-reads it each time it is called."""
+
+    def still() -> bool:
+        current = gateway.get_deployment(deployment.state.id)
+        return current is not None and current.etag == deployment.etag
+
+    return still
 
 
 @dataclass(frozen=True)

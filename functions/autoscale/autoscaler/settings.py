@@ -1,33 +1,51 @@
 """Configuration: the function's config (environment) with per-deployment tag overrides.
 
 Every setting is an environment variable AUTOSCALE_<NAME> (the function's `config:` map).
-Policy settings can be overridden per deployment by a freeform tag `autoscale_<name>`.
+Policy settings can be overridden per deployment by a freeform tag `autoscale_<name>`, within the
+instance ceiling (AUTOSCALE_INSTANCE_CEILING), which no tag can raise.
 """
 
 from __future__ import annotations
 
+import difflib
+import json
+import logging
+import math
 import re
+from collections.abc import Mapping
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
-from .constants import OVERRIDE_TAG_PREFIX, SIGNALS
+from .constants import FUNCTION_TAGS, OVERRIDE_TAG_PREFIX, SIGNALS
 from .domain import Shape
 from .pricing import DEFAULT_PRICES, Price, parse_prices
+from .schedule import MAX_COUNT as _SCHEDULE_MAX_COUNT
 from .schedule import max_count as _schedule_max
 from .schedule import parse as _parse_schedule
 from .schedule import zone as _zone
 
 ENV_PREFIX = "AUTOSCALE_"
 OCID = re.compile(r"^ocid1\.[a-z0-9_]+\.[a-z0-9_-]*\.[a-z0-9_-]*\.[A-Za-z0-9._-]+$")
-ISO_DURATION = re.compile(r"^P(?:(\d+)D)?(?:T(?=\d)(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$")
+# [0-9], not \d: \d matches every Unicode digit ("PT٣M"), and int() reads them.
+ISO_DURATION = re.compile(r"^P(?:([0-9]+)D)?(?:T(?=[0-9])(?:([0-9]+)H)?(?:([0-9]+)M)?(?:([0-9]+)S)?)?$")
 # CreateAlarmDetails docstrings (oci/monitoring/models/create_alarm_details.py, SDK 2.189.0):
 # pending_duration "Minimum: PT1M. Maximum: PT1H."; repeat_notification_duration "Minimum: PT1M. Maximum: P30D."
 PENDING_RANGE = (60, 3600)
 REPEAT_RANGE = (60, 30 * 86400)
 DEFAULT_LADDER = "VM.Standard.E4.Flex:1:16,VM.Standard.E4.Flex:2:32,VM.Standard.E4.Flex:4:64,VM.Standard.E4.Flex:8:128"
 DEFAULT_GPU_LADDER = "VM.GPU.A10.1,VM.GPU.A10.2"
+# The most instances the function gives any deployment (AUTOSCALE_INSTANCE_CEILING), whatever its tags say: a
+# setting of the function, not of the policy, so only whoever owns the function's config can raise it (anyone who
+# may tag a deployment can otherwise set its max_instances). OCI documents no per-deployment instance limit
+# (../shared/NOTES.md: "the instance-count limit [is] not documented"); the emulator assumes 10 (emulator/rules.py
+# DEFAULT_MAX_INSTANCES, a guess). 10 is that assumed limit, 2.5x the default max_instances of 4: by default the
+# function never asks for a count we model OCI as refusing, and a mistyped tag costs at most 10 instances. Raise it
+# for a fleet that needs more; it is bounded by the schedule grammar's largest count (schedule.MAX_COUNT).
+DEFAULT_INSTANCE_CEILING = 10
+CEILING_KEY = "AUTOSCALE_INSTANCE_CEILING"
+log = logging.getLogger("autoscaler")  # handler.py gives it its JSON-lines handler
 
 
 class ConfigError(ValueError):
@@ -38,6 +56,9 @@ def parse_ladder(value: object) -> tuple[Shape, ...]:
     if isinstance(value, str):
         value = [item for item in value.split(",") if item.strip()]
     ladder = tuple(item if isinstance(item, Shape) else Shape.parse(str(item)) for item in value)
+    for rung in ladder:
+        if not all(math.isfinite(number) for number in (rung.ocpus or 0, rung.memory_gbs or 0)):
+            raise ValueError(f"rung {str(rung)!r}: OCPUs and memory must be finite numbers")
     if not ladder:
         raise ValueError("the shape ladder is empty")
     if len(set(ladder)) != len(ladder):
@@ -56,6 +77,24 @@ def parse_signals(value: object) -> tuple[str, ...]:
     if not signals or len(set(signals)) != len(signals):
         raise ValueError("signals must name at least one signal, each once")
     return signals
+
+
+def parse_finite_prices(value: object) -> tuple[Price, ...]:
+    """parse_prices, refusing nan and inf (float() reads both)."""
+    table = parse_prices(value)
+    for price in table:
+        if not (math.isfinite(price.ocpu_hour) and math.isfinite(price.gb_hour)):
+            raise ValueError(f"price {str(price)!r}: prices must be finite numbers")
+    return table
+
+
+def ascii_only(value: object) -> object:
+    """Every setting and tag value is ASCII: Python reads other scripts' digits as numbers (int("٣") == 3,
+    float("１") == 1.0), so a value that is not ASCII is refused before any parser sees it."""
+    if isinstance(value, str) and not value.isascii():
+        character = next(c for c in value if not c.isascii())
+        raise ValueError(f"{character!r} (U+{ord(character):04X}) is not ASCII: write numbers with the digits 0-9")
+    return value
 
 
 Mode = Literal["horizontal", "vertical"]
@@ -129,8 +168,14 @@ class Policy(BaseModel):
     latency_mode: Mode = "horizontal"  # vertical: one rung up the ladder the current shape is on
 
     _ladder = field_validator("shape_ladder", "gpu_shape_ladder", mode="before")(parse_ladder)
-    _prices = field_validator("prices", mode="before")(parse_prices)
+    _prices = field_validator("prices", mode="before")(parse_finite_prices)
     _signals = field_validator("signals", mode="before")(parse_signals)
+    # Defined after the parsers above on purpose: pydantic runs "before" validators last-defined first, so this
+    # check sees the raw text before parse_ladder / parse_prices turn "٣" into 3.0.
+    _ascii = field_validator("*", mode="before")(ascii_only)
+    # The instance ceiling this policy was made under (Settings.policy sets AUTOSCALE_INSTANCE_CEILING): a private
+    # attribute, not a field, so no tag can set it; with_overrides keeps every policy it makes within it.
+    _instance_ceiling: int = PrivateAttr(DEFAULT_INSTANCE_CEILING)
 
     @model_validator(mode="after")
     def _consistent(self) -> Policy:
@@ -176,20 +221,50 @@ class Policy(BaseModel):
     def _policy_values(self) -> dict:
         return {name: getattr(self, name) for name in Policy.model_fields}
 
-    def with_overrides(self, tags: dict[str, str]) -> Policy:
-        """This policy with the deployment's `autoscale_<setting>` tags applied."""
+    @property
+    def ceiling(self) -> int:
+        """The most instances any deployment may get under this policy (AUTOSCALE_INSTANCE_CEILING)."""
+        return self._instance_ceiling
+
+    def with_overrides(self, tags: Mapping[str, str]) -> Policy:
+        """This policy with the deployment's `autoscale_<setting>` tags applied, within the instance ceiling.
+
+        Other tags (unknown `autoscale_*` keys included: see unknown_tag_keys) are ignored. A max_instances tag above
+        the ceiling is clamped to it (a user who wrote 1000000000 meant "no limit"; the clamp keeps the deployment
+        managed, up to the most the function's owner allows); a min_instances tag or a schedule count above the
+        ceiling is a ConfigError (a floor above the ceiling cannot be honoured: the deployment is refused and left
+        as it is, rather than raised to the ceiling and kept there)."""
+        ceiling = self.ceiling
         overrides = {
             key[len(OVERRIDE_TAG_PREFIX) :]: value
             for key, value in tags.items()
             if key.startswith(OVERRIDE_TAG_PREFIX) and key[len(OVERRIDE_TAG_PREFIX) :] in Policy.model_fields
         }
-        if not overrides:
+        if not overrides and self.max_instances <= ceiling:
             return self
+        given = ", ".join(f"{OVERRIDE_TAG_PREFIX}{k}={v!r}" for k, v in overrides.items())
         try:
-            return Policy.model_validate({**self._policy_values(), **overrides})
+            policy = Policy.model_validate({**self._policy_values(), **overrides})
         except ValidationError as error:
-            given = ", ".join(f"{OVERRIDE_TAG_PREFIX}{k}={v!r}" for k, v in overrides.items())
             raise ConfigError(f"{_explain(error, OVERRIDE_TAG_PREFIX, str.lower)} (from tags {given})") from None
+        floors = {
+            "min_instances": (policy.min_instances, f"{policy.min_instances} is"),
+            "schedule": (scheduled := _schedule_max_of(policy), f"asks for {scheduled} instances,"),
+        }
+        for name, (count, says) in floors.items():
+            if count > ceiling:
+                raise ConfigError(
+                    f"invalid configuration: {OVERRIDE_TAG_PREFIX}{name}: {says} above the instance ceiling {ceiling} "
+                    f"({CEILING_KEY}); a floor above the ceiling cannot be honoured (from tags {given})"
+                )
+        if policy.max_instances > ceiling:
+            policy = Policy.model_validate({**policy._policy_values(), "max_instances": ceiling})
+        policy._instance_ceiling = ceiling
+        return policy
+
+
+def _schedule_max_of(policy: Policy) -> int:
+    return _schedule_max(_parse_schedule(policy.schedule))
 
 
 class Settings(BaseSettings, Policy):
@@ -198,6 +273,8 @@ class Settings(BaseSettings, Policy):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, frozen=True, extra="ignore")
     compartment_allowlist: Annotated[tuple[str, ...], NoDecode]
     dry_run: bool = False
+    # The most instances any deployment may get, whatever its tags say (DEFAULT_INSTANCE_CEILING explains 10).
+    instance_ceiling: int = Field(DEFAULT_INSTANCE_CEILING, ge=1, le=_SCHEDULE_MAX_COUNT)
     auth: Literal["resource_principal", "config_file", "emulator"] = "resource_principal"
     data_science_endpoint: str | None = None
     monitoring_endpoint: str | None = None
@@ -209,6 +286,8 @@ class Settings(BaseSettings, Policy):
     reconcile_interval_seconds: int = Field(3600, ge=300, le=86400)
     history_days: int = Field(15, ge=1, le=90)
     reconcile_budget_seconds: float = Field(60, gt=0, le=290)
+    # The tick's share of the tenancy's 10 alarm operations a second (governor.py; docs/reconcile.md: why 3).
+    alarm_ops_per_second: float = Field(3, gt=0, le=10)
     low_alarm_pending_duration: str = "PT10M"
     low_alarm_repeat_duration: str = "PT10M"
     # Of the high alarms the function owns (requests: their threshold follows the instance count); the same
@@ -248,9 +327,29 @@ class Settings(BaseSettings, Policy):
             raise ValueError("auth=emulator needs data_science_endpoint and monitoring_endpoint")
         return self
 
+    @model_validator(mode="after")
+    def _max_within_ceiling(self) -> Settings:
+        if self.max_instances > self.instance_ceiling:
+            raise ValueError(
+                f"AUTOSCALE_MAX_INSTANCES {self.max_instances} is above {CEILING_KEY} {self.instance_ceiling}, "
+                "the most instances any deployment may get: lower the one or raise the other"
+            )
+        return self
+
+    @property
+    def ceiling(self) -> int:
+        return self.instance_ceiling
+
     @property
     def policy(self) -> Policy:
-        return Policy.model_validate(self._policy_values())
+        """The default policy of every deployment, carrying the instance ceiling its tag overrides stay within."""
+        policy = Policy.model_validate(self._policy_values())
+        policy._instance_ceiling = self.instance_ceiling
+        return policy
+
+    def policy_for(self, tags: Mapping[str, str]) -> Policy:
+        """The policy of a deployment with these freeform tags (Policy.with_overrides): ConfigError if refused."""
+        return self.policy.with_overrides(tags)
 
 
 def duration_seconds(value: str) -> int | None:
@@ -279,6 +378,65 @@ def load_settings(environ: dict[str, str] | None = None) -> Settings:
         return Settings(**{k[len(ENV_PREFIX) :].lower(): v for k, v in environ.items() if k.startswith(ENV_PREFIX)})
     except ValidationError as error:
         raise ConfigError(_explain(error, ENV_PREFIX, str.upper)) from None
+
+
+# --- Tags: which keys the function knows, and a warning for the others --------------------------------------------
+
+
+def known_tag_keys() -> frozenset[str]:
+    """Every `autoscale_*` tag key the function reads: the overrides, and the tags it writes or reads itself."""
+    return frozenset(OVERRIDE_TAG_PREFIX + name for name in Policy.model_fields) | FUNCTION_TAGS
+
+
+def unknown_tag_keys(tags: Mapping[str, str]) -> list[tuple[str, str | None]]:
+    """Each tag key that looks like ours (`autoscale_...`, in any case) but is not one the function reads, with the
+    nearest known key (difflib) or None. Such a tag is ignored: a typo (`autoscale_min_instance`) would otherwise
+    be ignored without a word."""
+    known = known_tag_keys()
+    # Compared without the common prefix, which would make every key look close to every other.
+    names = sorted(key[len(OVERRIDE_TAG_PREFIX) :] for key in known)
+    unknown = []
+    for key in sorted(tags):
+        if not key.lower().startswith(OVERRIDE_TAG_PREFIX) or key in known:
+            continue
+        nearest = difflib.get_close_matches(key.lower()[len(OVERRIDE_TAG_PREFIX) :], names, n=1)
+        unknown.append((key, OVERRIDE_TAG_PREFIX + nearest[0] if nearest else None))
+    return unknown
+
+
+def tag_warnings(tags: Mapping[str, str], ceiling: int | None = None) -> list[str]:
+    """Why some of a deployment's tags are ignored or changed, one reason per tag: unknown keys (with the nearest
+    known key), function settings written as tags (no tag can change them), and, given the ceiling, a max_instances
+    above it (with_overrides clamps it). Pure; log_unknown_tags logs them. Ignored tags never fail the deployment."""
+    reasons = []
+    for key, nearest in unknown_tag_keys(tags):
+        name = key.lower()[len(OVERRIDE_TAG_PREFIX) :]
+        if name in Settings.model_fields and name not in Policy.model_fields:
+            reasons.append(
+                f"tag {key} ignored: {ENV_PREFIX}{name.upper()} is a setting of the function, not of a deployment"
+            )
+        else:
+            reasons.append(f"unknown tag {key}" + (f" (did you mean {nearest}?)" if nearest else ""))
+    key = OVERRIDE_TAG_PREFIX + "max_instances"
+    value = tags.get(key, "").strip()
+    if ceiling is not None and re.fullmatch(r"[0-9]{1,256}", value) and int(value) > ceiling:  # with_overrides clamps
+        reasons.append(
+            f"tag {key}={value[:20]} is above the instance ceiling {ceiling} ({CEILING_KEY}): clamped to {ceiling}"
+        )
+    return reasons
+
+
+def log_unknown_tags(
+    tags: Mapping[str, str], deployment_id: str, *, ceiling: int | None = None, call_id: str | None = None
+) -> list[str]:
+    """Log one JSON line per tag_warnings reason on the "autoscaler" logger, in handler.py's format:
+    {"call_id" (if given), "status": "warning", "reason", "deployment_id"}; returns the reasons. Call it once per
+    deployment per invocation; with ceiling=settings.instance_ceiling it also says when max_instances is clamped."""
+    reasons = tag_warnings(tags, ceiling)
+    for reason in reasons:
+        line = {"call_id": call_id} if call_id is not None else {}
+        log.warning(json.dumps({**line, "status": "warning", "reason": reason, "deployment_id": deployment_id}))
+    return reasons
 
 
 def setting_keys() -> list[str]:

@@ -21,4 +21,7 @@ module "autoscaler" {
   dry_run        = var.dry_run
   scaling        = var.scaling
   deployments    = var.deployments
+
+  # null: the module's default (10). No deployment tag or override can go above it.
+  instance_ceiling = var.instance_ceiling
 }

@@ -59,6 +59,12 @@ variable "scaling" {
   default     = {}
 }
 
+variable "instance_ceiling" {
+  description = "The most instances the function gives any deployment (see the module's variable of the same name); null keeps the module's default."
+  type        = number
+  default     = null
+}
+
 variable "deployments" {
   description = "Model deployments to autoscale (see the module's variable of the same name)."
   type        = any
