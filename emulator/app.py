@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import random
 import socket
 import threading
 import uuid
@@ -16,7 +15,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from emulator import records, rules
-from emulator.limits import Limits
+from emulator.limits import Limits, draw_latency
 from emulator.limits import latency_ok as _latency_spec
 from emulator.store import OciError, Store
 
@@ -89,8 +88,7 @@ class Faults:
                     continue
                 fault["count"] -= 1
                 if "latency" in fault:
-                    spread = fault["latency"]
-                    latency += random.uniform(*spread) if isinstance(spread, list) else spread
+                    latency += draw_latency(fault["latency"])
                 else:
                     action = fault
             self._items = [f for f in self._items if f["count"] > 0]
@@ -241,15 +239,20 @@ def create_app(
                 limits.record(now, operation, 429, throttled=True)
                 return _error(request, 429, "TooManyRequests", limits.refusal(refused))
             try:
-                response, dropped = await handle(request)
+                response, dropped = await handle(request, now)
             except BaseException:
                 limits.record(now, operation, 500)
                 raise
-            limits.record(now, operation, None if dropped else response.status_code)
+            if not dropped:
+                limits.record(now, operation, response.status_code)
             return response
 
-        async def handle(request: Request) -> tuple[Response, bool]:
-            """The call itself: (response, whether the connection was dropped instead)."""
+        async def drop(request: Request, now: float) -> tuple[Response, bool]:
+            limits.record(now, operation, None)  # before the close: the client sees it at once
+            return await _drop_connection(request), True
+
+        async def handle(request: Request, now: float) -> tuple[Response, bool]:
+            """The call itself: (response, whether the connection was dropped instead; then already logged)."""
             resource_id = request.path_params.get(id_param, "") if id_param else ""
             latency, fault = faults.take(operation)
             if latency:
@@ -257,7 +260,7 @@ def create_app(
             if fault and fault.get("drop") != "after":
                 store.record(operation, resource_id)
                 if "drop" in fault:
-                    return await _drop_connection(request), True
+                    return await drop(request, now)
                 status = fault["status"]
                 return _error(request, status, FAULT_CODES[status], f"Injected fault for {operation}"), False
             body = None
@@ -276,7 +279,7 @@ def create_app(
             if barrier:  # applied; held until the barrier's other requests got here too
                 await barrier.wait()
             if fault:  # "drop": "after": the call took effect but its response is lost
-                return await _drop_connection(request), True
+                return await drop(request, now)
             return response, False
 
         return Route(path, endpoint, methods=[method], name=operation)

@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 
 import oci
 
 from autoscaler.constants import OWNER_TAG, OWNER_VALUE
+from autoscaler.governor import Governor
 from autoscaler.owned_alarms import owned_titles
 
 
@@ -49,12 +51,19 @@ def low_alarms(client, compartment_id: str) -> list:
     ]
 
 
+# The tenancy's alarm operations share 10 per second (monitoring_client.py docstrings): a cleanup of a large fleet
+# takes the same slice of that budget as the function's tick, and waits out a 429 instead of failing on it.
+CLEANUP_OPS_PER_SECOND = 3
+CLEANUP_DEADLINE_SECONDS = 3600
+
+
 def cleanup(client, compartment_id: str, dry_run: bool = False) -> list[str]:
     """Delete (or with dry_run only list) the function's low alarms; returns their display names."""
     found = low_alarms(client, compartment_id)
+    governor = Governor(CLEANUP_OPS_PER_SECOND, time.monotonic() + CLEANUP_DEADLINE_SECONDS)
     for alarm in found:
         if not dry_run:
-            client.delete_alarm(alarm.id)
+            client.delete_alarm(alarm.id, retry_strategy=governor)
     return [alarm.display_name for alarm in found]
 
 

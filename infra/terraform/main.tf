@@ -37,6 +37,7 @@ locals {
     AUTOSCALE_CPU_MODE                    = var.scaling.cpu_mode
     AUTOSCALE_CPU_TARGET                  = tostring(var.scaling.cpu_target)
     AUTOSCALE_DATA_SCIENCE_ENDPOINT       = ""
+    AUTOSCALE_ALARM_OPS_PER_SECOND        = tostring(var.reconcile.alarm_ops_per_second)
     AUTOSCALE_DRY_RUN                     = tostring(var.dry_run)
     AUTOSCALE_FLAP_WINDOW_SECONDS         = tostring(var.scaling.flap_window_seconds)
     AUTOSCALE_GPU_LOW_THRESHOLD           = tostring(var.scaling.gpu_low_threshold)

@@ -266,6 +266,8 @@ variable "reconcile" {
     enabled          = optional(bool, true)
     interval_minutes = optional(number, 60)
     history_days     = optional(number, 15)
+    # The tick's share of the tenancy's 10 alarm operations a second (docs/reconcile.md: why 3).
+    alarm_ops_per_second = optional(number, 3)
   })
   default  = {}
   nullable = false
@@ -277,6 +279,10 @@ variable "reconcile" {
   validation {
     condition     = var.reconcile.history_days >= 1 && var.reconcile.history_days <= 90 && floor(var.reconcile.history_days) == var.reconcile.history_days
     error_message = "reconcile.history_days must be a whole number of days from 1 to 90 (SummarizeMetricsData's range at 1h resolution)."
+  }
+  validation {
+    condition     = var.reconcile.alarm_ops_per_second > 0 && var.reconcile.alarm_ops_per_second <= 10
+    error_message = "reconcile.alarm_ops_per_second must be above 0 and at most 10, the tenancy's whole alarm-operation budget (OCI Monitoring API); keep it well below 10 so alarm invocations and other tools keep theirs."
   }
 }
 

@@ -407,8 +407,8 @@ def start_cli(*args):
     return process, match.group(1)
 
 
-def test_command_line_limits_are_on_by_default_and_throttle(signer):
-    process, url = start_cli()
+def test_command_line_limits_flag_throttles(signer):
+    process, url = start_cli("--limits")
     try:
         assert {k: v for k, v in http(url + "/_emulator/config")[2].items() if k in DEFAULTS} == DEFAULTS
         _, mon = make_clients(url, signer, retry_strategy=oci.retry.NoneRetryStrategy())
@@ -426,14 +426,15 @@ def test_command_line_limits_are_on_by_default_and_throttle(signer):
         process.wait(timeout=5)
 
 
-def test_command_line_no_limits_and_latency(signer):
-    process, url = start_cli("--no-limits", "--latency", "0.05", "0.1")
+def test_command_line_default_is_no_limits_and_takes_a_latency(signer):
+    process, url = start_cli("--latency", "0.05", "0.1")
     try:
         config = http(url + "/_emulator/config")[2]
         assert (config["limits"], config["latency"]) == (False, [0.05, 0.1])
         _, mon = make_clients(url, signer)
         for _ in range(15):
             assert mon.get_alarm(DEMO1_CPU).status == 200
+        assert http(url + "/_emulator/limits")[2]["summary"]["calls"] == 15  # logged all the same
     finally:
         process.terminate()
         process.wait(timeout=5)

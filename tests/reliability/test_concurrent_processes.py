@@ -15,6 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 from demo.stack import Stack
+from autoscaler.messages import parse_message
 from demo.story import fresh
 from tests.conftest import DEMO1, SEED
 
@@ -70,42 +71,56 @@ def test_copies_of_one_event_change_once_report_applied_once_and_leave_one_low_a
     assert len(owned_low_cpu(oci)) == 1
 
 
-def test_concurrent_events_after_an_outage_create_one_low_alarm(oci):
-    # An earlier scale-out landed but its low-alarm step was lost: 2 instances, state tags, no low alarm.
+def half_done(deployment_id: str, events: list[str], **tags: str) -> dict:
+    """The seed with DEMO1 at 2 instances after a scale-out whose low-alarm step was lost: state tags, no low alarm."""
     seed = copy.deepcopy(SEED)
-    [deployment] = [d for d in seed["modelDeployments"] if d["id"] == DEMO1]
-    model = deployment["modelDeploymentConfigurationDetails"]["modelConfigurationDetails"]
-    model["scalingPolicy"]["instanceCount"] = 2
-    target = f"2 x {model['instanceConfiguration']['instanceShapeName']}:1:16"
-    deployment["freeformTags"] = {"autoscale_state_last_up": f"{time.time():.3f}", "autoscale_state_target": target}
-    oci.admin("POST", "/_emulator/reset", seed)
-    assert owned_low_cpu(oci) == []
-    oci.admin("POST", "/_emulator/faults", {"operation": "ListAlarms", "barrier": PROCESSES, "count": PROCESSES})
-    events = [fresh("high_cpu_repeat.json", "85") for _ in range(PROCESSES)]  # four distinct REPEATs
-    outcomes = invoke_all(oci, events)
-    assert all(o["status"] == "noop" and "cooldown" in o["reason"] for o in outcomes), outcomes
-    [low] = owned_low_cpu(oci)
-    assert ".groupBy(resourceId).mean() <" in low["query"]
-    print(json.dumps([o["low_alarm"] for o in outcomes]))
-
-
-def test_concurrent_events_create_one_of_each_request_alarm(oci):
-    """A deployment that scales on requests: four invocations converge its low CPU alarm and both request alarms at
-    once, every ListAlarms held until all four listed (six lists each), so every create races: one of each stays."""
-    seed = copy.deepcopy(SEED)
-    [deployment] = [d for d in seed["modelDeployments"] if d["id"] == DEMO1]
+    [deployment] = [d for d in seed["modelDeployments"] if d["id"] == deployment_id]
     model = deployment["modelDeploymentConfigurationDetails"]["modelConfigurationDetails"]
     model["scalingPolicy"]["instanceCount"] = 2
     target = f"2 x {model['instanceConfiguration']['instanceShapeName']}:1:16"
     deployment["freeformTags"] = {
-        "autoscale_signals": "cpu,requests",
         "autoscale_state_last_up": f"{time.time():.3f}",
         "autoscale_state_target": target,
+        "autoscale_state_events": " ".join(events),
+        **tags,
     }
+    return seed
+
+
+def test_redeliveries_of_a_half_done_event_create_one_low_alarm(oci):
+    # An earlier scale-out landed but its low-alarm step was lost; Notifications redelivers that event to four
+    # function processes at once, every ListAlarms held until all four listed: one low alarm, at 2 instances.
+    message = fresh("high_cpu.json", "92.3")
+    oci.admin("POST", "/_emulator/reset", half_done(DEMO1, [parse_message(json.dumps(message)).event_key]))
+    assert owned_low_cpu(oci) == []
+    oci.admin("POST", "/_emulator/faults", {"operation": "ListAlarms", "barrier": PROCESSES, "count": PROCESSES})
+    outcomes = invoke_all(oci, [message] * PROCESSES)
+    assert all(o["status"] == "noop" and "already handled" in o["reason"] for o in outcomes), outcomes
+    [low] = owned_low_cpu(oci)
+    assert ".groupBy(resourceId).mean() < 31" in low["query"]  # floor(70 x 1/2 x 0.9): the capacity of 2
+    # No invocation claims the create as its own: a shared retry token cannot tell who made it.
+    assert {o["low_alarm"] for o in outcomes} == {"exists (created here or by a concurrent call)"}
+
+
+def test_a_repeat_in_cooldown_costs_three_calls_and_writes_nothing(oci):
+    oci.admin("POST", "/_emulator/reset", half_done(DEMO1, []))
+    before = len(oci.admin("GET", "/_emulator/calls"))
+    [outcome] = invoke_all(oci, [fresh("high_cpu_repeat.json", "85")])
+    assert outcome["status"] == "noop" and "cooldown" in outcome["reason"] and outcome["low_alarm"] == "unchanged"
+    calls = [c["operation"] for c in oci.admin("GET", "/_emulator/calls")[before:]]
+    assert calls == ["GetAlarm", "RetrieveDimensionStates", "GetModelDeployment"]
+
+
+def test_redeliveries_converge_one_of_each_request_alarm(oci):
+    """A deployment that scales on requests: four redeliveries of its half-done scale-out converge its low CPU alarm
+    and both request alarms at once, every ListAlarms held until all four listed (three lists each), so every
+    create races: one of each stays."""
+    message = fresh("high_cpu.json", "92.3")
+    seed = half_done(DEMO1, [parse_message(json.dumps(message)).event_key], autoscale_signals="cpu,requests")
     oci.admin("POST", "/_emulator/reset", seed)
-    oci.admin("POST", "/_emulator/faults", {"operation": "ListAlarms", "barrier": PROCESSES, "count": 6 * PROCESSES})
-    outcomes = invoke_all(oci, [fresh("high_cpu_repeat.json", "85") for _ in range(PROCESSES)])
-    assert all(o["status"] == "noop" and "cooldown" in o["reason"] for o in outcomes), outcomes
+    oci.admin("POST", "/_emulator/faults", {"operation": "ListAlarms", "barrier": PROCESSES, "count": 3 * PROCESSES})
+    outcomes = invoke_all(oci, [message] * PROCESSES)
+    assert all(o["status"] == "noop" and "already handled" in o["reason"] for o in outcomes), outcomes
     for title, tail in (
         ("model_deployment_low_cpu", "mean() < 31"),  # floor(70 x 1/2 x 0.9)
         ("model_deployment_high_requests", "sum() > 1200"),

@@ -106,6 +106,10 @@ def test_the_instance_ceiling_reaches_the_function_and_bounds_the_defaults(terra
     result = plan(terraform, example, emulator_url, {"scaling": {"max_instances": 11}})
     assert result.code == 1
     assert "scaling.max_instances 11 is above instance_ceiling 10" in " ".join(result.err.split())
+    # What the function refuses at load (its schedule above its max_instances), refused at plan time too.
+    result = plan(terraform, example, emulator_url, {"scaling": {"schedule": "Mon-Fri 08:00-18:00=5; Sun=1"}})
+    assert result.code == 1
+    assert "scaling.schedule asks for 5 instances, above scaling.max_instances 4" in " ".join(result.err.split())
 
 
 def test_an_unknown_signal_fails_the_plan(terraform, example, emulator_url):

@@ -68,6 +68,36 @@ def test_errors_name_the_entry_and_the_problem(text, message):
     assert message in str(error.value)
 
 
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Daily=٣",  # ARABIC-INDIC DIGIT THREE: int() reads it as 3
+        "Daily=３",  # FULLWIDTH DIGIT THREE
+        "Daily=𝟑",  # MATHEMATICAL BOLD DIGIT THREE
+        "Daily=+3",  # int() takes a sign
+        "Daily=1_0",  # and underscores
+        "Daily=٣ ",
+    ],
+)
+def test_a_count_is_ascii_digits_only(text):
+    with pytest.raises(ScheduleError, match="is not a whole number \\(digits 0-9\\)"):
+        parse(text)
+
+
+@pytest.mark.parametrize("text", ["Mon ٠٨:٠٠-١٨:٠٠=2", "Mon 0٨:00-18:00=2", "Mon 08:00-1８:00=2", "Mon٣=2"])
+def test_times_are_ascii_digits_only(text):
+    with pytest.raises(ScheduleError, match="times are HH:MM-HH:MM after the days"):
+        parse(text)
+
+
+def test_a_tag_schedule_above_the_instance_ceiling_is_refused():
+    with pytest.raises(ConfigError, match="autoscale_schedule: asks for 11 instances, above the instance ceiling 10"):
+        Policy().with_overrides({"autoscale_schedule": "Mon=11", "autoscale_max_instances": "11"})
+    with pytest.raises(ConfigError, match="autoscale_schedule: .*is not ASCII"):
+        Policy().with_overrides({"autoscale_schedule": "Daily=٣"})
+    assert Policy().with_overrides({"autoscale_schedule": "Mon=10", "autoscale_max_instances": "10"}).schedule
+
+
 def test_a_bad_schedule_is_a_config_error_naming_the_key_or_the_tag():
     with pytest.raises(ConfigError, match="AUTOSCALE_SCHEDULE: .*entry 1 'Mon-Fry=3': unknown day 'Fry'"):
         load_settings(

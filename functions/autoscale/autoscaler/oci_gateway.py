@@ -257,15 +257,15 @@ class OciGateway:
         try:
             self.monitoring.delete_alarm(alarm_id, if_match=etag, **self._alarm_op())
         except oci.exceptions.ServiceError as error:
-            # Already gone is what we wanted; a 409 comes from a retried delete whose first try landed.
+            # Already gone is what we wanted; a 409 or 412 may come from a retried delete whose first try landed.
             if error.status == 404:
                 return
-            if error.status == 412:
-                raise Conflict(f"{error.status} {error.code}: {error.message}") from None
-            if error.status != 409:
+            if error.status not in (409, 412):
                 raise
             current = self.get_alarm(alarm_id)
             if current is not None and current.lifecycle_state not in GONE:
+                if error.status == 412:
+                    raise Conflict(f"{error.status} {error.code}: {error.message}") from None
                 raise
 
     # -- the periodic reconcile (reconcile.py): a compartment at a time, never a call per deployment to find them --
