@@ -14,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
-from demo.stack import Stack
 from autoscaler.messages import parse_message
+from demo.stack import Stack
 from demo.story import fresh
 from tests.conftest import DEMO1, SEED
 
