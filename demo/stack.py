@@ -30,7 +30,7 @@ class UnixHTTPConnection(http.client.HTTPConnection):
         self.sock.connect(self.path)
 
 
-def invoke(socket_path: str, body: bytes, call_id: str = "local") -> tuple[int, bytes, str | None]:
+def invoke(socket_path: str, body: bytes, call_id: str = "local", timeout: float = 60) -> tuple[int, bytes, str | None]:
     """POST /call on the fdk socket, as the Fn server does for `fn invoke` and for Notifications.
 
     fdk answers 502 for an exception and 504 for a timeout; any other status the handler returns (our 400
@@ -39,7 +39,7 @@ def invoke(socket_path: str, body: bytes, call_id: str = "local") -> tuple[int, 
     that intent, so a rejected message is answered 200 and not redelivered.
     Returns (status, body, Fn-Http-Status).
     """
-    connection = UnixHTTPConnection(socket_path)
+    connection = UnixHTTPConnection(socket_path, timeout)
     try:
         connection.request(
             "POST", "/call", body=body, headers={"Fn-Call-Id": call_id, "Content-Type": "application/json"}
@@ -136,19 +136,19 @@ class Stack:
                     continue
         return lines
 
-    def invoke(self, body: bytes | dict, function: int = 0) -> tuple[int, dict | str]:
+    def invoke(self, body: bytes | dict, function: int = 0, timeout: float = 60) -> tuple[int, dict | str]:
         raw = json.dumps(body).encode() if isinstance(body, dict) else body
-        status, data, _ = invoke(self.sockets[function], raw)
+        status, data, _ = invoke(self.sockets[function], raw, timeout=timeout)
         try:
             return status, json.loads(data)
         except ValueError:
             return status, data.decode(errors="replace")
 
-    def admin(self, method: str, path: str, body: dict | None = None):
+    def admin(self, method: str, path: str, body: dict | None = None, timeout: float = 10):
         data = None if body is None else json.dumps(body).encode()
         request = urllib.request.Request(self.emulator_url + path, data=data, method=method)
         request.add_header("Content-Type", "application/json")
-        with urllib.request.urlopen(request, timeout=10) as response:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
             payload = response.read()
         return json.loads(payload) if payload else None
 

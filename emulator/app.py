@@ -152,6 +152,14 @@ def _barrier_fault(spec: dict) -> dict:
     return {"timeout": timeout, "_state": _Barrier(size, timeout)}
 
 
+def _client(request: Request) -> str:
+    """The role our function names in its User-Agent ("oci-md-autoscaler/tick" or "/alarm"), else ""."""
+    for token in request.headers.get("user-agent", "").split():
+        if token.startswith("oci-md-autoscaler/"):
+            return token.split("/", 1)[1]
+    return ""
+
+
 def _respond(request: Request, status: int, payload=None, headers: dict | None = None) -> Response:
     headers = {"opc-request-id": request.headers.get("opc-request-id") or uuid.uuid4().hex.upper(), **(headers or {})}
     if payload is None:
@@ -230,25 +238,25 @@ def create_app(
             if delay:  # "as slow as a real region": concurrent calls overlap in the event loop
                 await asyncio.sleep(delay)
             if "authorization" not in request.headers:  # no tenancy known: logged, not counted against a budget
-                limits.record(limits.clock(), operation, 401)
+                limits.record(limits.clock(), operation, 401, client=_client(request))
                 return _error(
                     request, 401, "NotAuthenticated", "The required authentication information was not provided"
                 )
             now, refused = limits.admit(operation)
             if refused:  # refused at the door: the store never sees it
-                limits.record(now, operation, 429, throttled=True)
+                limits.record(now, operation, 429, throttled=True, client=_client(request))
                 return _error(request, 429, "TooManyRequests", limits.refusal(refused))
             try:
                 response, dropped = await handle(request, now)
             except BaseException:
-                limits.record(now, operation, 500)
+                limits.record(now, operation, 500, client=_client(request))
                 raise
             if not dropped:
-                limits.record(now, operation, response.status_code)
+                limits.record(now, operation, response.status_code, client=_client(request))
             return response
 
         async def drop(request: Request, now: float) -> tuple[Response, bool]:
-            limits.record(now, operation, None)  # before the close: the client sees it at once
+            limits.record(now, operation, None, client=_client(request))  # before the close: the client sees it at once
             return await _drop_connection(request), True
 
         async def handle(request: Request, now: float) -> tuple[Response, bool]:

@@ -27,6 +27,7 @@ class Call(NamedTuple):
     operation: str
     status: int | None
     throttled: bool = False
+    client: str = ""  # who called: the role in a User-Agent token "oci-md-autoscaler/<role>", else ""
 
 
 def latency_ok(value) -> bool:
@@ -110,9 +111,9 @@ class Limits:
             f"{self.window:g} second(s) (emulator, see emulator/rules.py)"
         )
 
-    def record(self, at: float, operation: str, status: int | None, throttled: bool = False) -> None:
+    def record(self, at: float, operation: str, status: int | None, throttled: bool = False, client: str = "") -> None:
         with self._lock:
-            self.log.append(Call(at, operation, status, throttled))
+            self.log.append(Call(at, operation, status, throttled, client))
 
     def reset(self) -> None:
         """Forget the log and the budgets spent (the settings stay)."""

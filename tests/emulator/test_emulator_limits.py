@@ -337,8 +337,8 @@ def test_the_log_records_every_call_with_its_status(lim):
     status, _, body = http(lim.url + "/_emulator/limits?detail=1&since=11")
     assert status == 200 and body["limits"] is True and body["window"] == 1.0
     assert body["calls"] == [
-        {"time": start, "operation": "ListAlarms", "status": 429, "throttled": True},
-        {"time": start, "operation": "GetAlarm", "status": 401, "throttled": False},
+        {"time": start, "operation": "ListAlarms", "status": 429, "throttled": True, "client": ""},
+        {"time": start, "operation": "GetAlarm", "status": 401, "throttled": False, "client": ""},
     ]
     assert body["groups"]["alarms"] == sorted(rules.ALARM_OPERATIONS)
     assert body["summary"] == {
@@ -351,6 +351,20 @@ def test_the_log_records_every_call_with_its_status(lim):
     assert "calls" not in http(lim.url + "/_emulator/limits")[2]
     assert http(lim.url + "/_emulator/limits", "DELETE")[2]["summary"]["calls"] == 0
     assert lim.limits.log == [] and lim.mon.list_alarms(DEMO).status == 200  # DELETE also frees the budget
+
+
+def test_the_log_names_the_client_from_the_user_agent(lim, signer):
+    """The function sets the SDK's additional_user_agent to oci-md-autoscaler/<role>: the log tells tick from alarm."""
+    tick = oci.monitoring.MonitoringClient(
+        {"additional_user_agent": "oci-md-autoscaler/tick"},
+        signer=signer,
+        service_endpoint=lim.url,
+        retry_strategy=oci.retry.NoneRetryStrategy(),
+        circuit_breaker_strategy=oci.circuit_breaker.NoCircuitBreakerStrategy(),
+    )
+    tick.get_alarm(DEMO1_CPU)
+    lim.mon.get_alarm(DEMO1_CPU)
+    assert [(c.operation, c.client) for c in lim.limits.log] == [("GetAlarm", "tick"), ("GetAlarm", "")]
 
 
 def test_a_dropped_connection_is_logged_without_a_status(lim):

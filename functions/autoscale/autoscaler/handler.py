@@ -31,9 +31,9 @@ class RetryableFailure(RuntimeError):
 
 
 @functools.lru_cache(maxsize=4)
-def gateway_for(settings: Settings) -> OciGateway:
+def gateway_for(settings: Settings, role: str = "alarm") -> OciGateway:
     """SDK clients are reused across warm invocations of the same configuration."""
-    return OciGateway.from_settings(settings)
+    return OciGateway.from_settings(settings, role)
 
 
 def handle(ctx, data):
@@ -69,7 +69,7 @@ def handle(ctx, data):
 def _reconcile(ctx, tick, settings: Settings, call_id, started: float):
     """A reconcile tick: one line per managed deployment, then a summary line. Always 200: the scheduler's
     invocation is detached (nobody reads the reply or retries it); the next tick is the retry."""
-    outcomes = reconcile(tick, settings, gateway_for(settings), time.time())
+    outcomes = reconcile(tick, settings, gateway_for(settings, "tick"), time.time())
     lines = [{"call_id": call_id, **outcome.as_dict()} for outcome in outcomes]
     for line in lines:
         log.info(json.dumps(line))

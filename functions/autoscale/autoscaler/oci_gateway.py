@@ -24,6 +24,7 @@ from .domain import Capacity, DeploymentState, Shape
 from .settings import Settings
 
 CONNECT_TIMEOUT_SECONDS = 3.0
+USER_AGENT = "oci-md-autoscaler"
 GONE = ("DELETING", "DELETED")
 # How far a state transition may sit after the message's timestamp and still explain it: Monitoring stamps
 # transitions with a lag for late metrics (AlarmHistoryEntry.timestamp_triggered docstring: "A three-minute lag").
@@ -99,8 +100,11 @@ class OciGateway:
         return {"retry_strategy": self.alarm_governor} if self.alarm_governor is not None else {}
 
     @classmethod
-    def from_settings(cls, settings: Settings) -> OciGateway:
+    def from_settings(cls, settings: Settings, role: str = "alarm") -> OciGateway:
+        """`role` ("alarm" or "tick") goes into the User-Agent of every request (the SDK's additional_user_agent
+        config key), so a tenancy's audit log, and the emulator's call log, tell the two paths apart."""
         config, signer = _credentials(settings)
+        config = {**config, "additional_user_agent": f"{USER_AGENT}/{role}"}
         common = {
             "signer": signer,
             "retry_strategy": retry_strategy(settings.retry_budget_seconds),

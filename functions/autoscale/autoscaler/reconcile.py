@@ -60,7 +60,7 @@ from .owned_alarms import (
 )
 from .policy import steady
 from .service import RESOURCE_FILTER, _last_change, _short, apply_change
-from .settings import ConfigError, Settings
+from .settings import ConfigError, Settings, log_unknown_tags
 from .tick import ReconcileRequest
 
 TITLE, TYPE = "reconcile", "TICK"
@@ -179,14 +179,23 @@ def tick_key(now: float, interval: float) -> str:
 
 
 def reconcile(
-    request: ReconcileRequest | None, settings: Settings, gateway, now: float, clock=None
+    request: ReconcileRequest | None,
+    settings: Settings,
+    gateway,
+    now: float,
+    clock=None,
+    sleep=None,
+    workers: int = WORKERS,
 ) -> list[ReconcileOutcome]:
-    """Reconcile every managed deployment of the requested (default: all allowlisted) compartments."""
-    clock = clock or time.monotonic
+    """Reconcile every managed deployment of the requested (default: all allowlisted) compartments.
+
+    `clock`, `sleep` and `workers` let a benchmark run a tick on a virtual clock (one worker, so that the
+    governor's waits are the only passing of time); the function uses the defaults."""
+    clock, sleep = clock or time.monotonic, sleep or time.sleep
     deadline = clock() + settings.reconcile_budget_seconds
     rate = settings.alarm_ops_per_second
     # SummarizeMetricsData has a 10 TPS budget of its own (NOTES: monitoring_client.py): the same slice of it.
-    gateway = gateway.governed(Governor(rate, deadline, clock), Governor(rate, deadline, clock))
+    gateway = gateway.governed(Governor(rate, deadline, clock, sleep), Governor(rate, deadline, clock, sleep))
     outcomes: list[ReconcileOutcome] = []
     compartments = list(settings.compartment_allowlist)
     if request is not None and request.compartments:
@@ -254,7 +263,7 @@ def reconcile(
             work.outcome.status, work.outcome.reason = "error", _kind(error)
         work.outcome.duration_ms = round((clock() - begun) * 1000, 1)
 
-    with ThreadPoolExecutor(max_workers=WORKERS) as pool:
+    with ThreadPoolExecutor(max_workers=workers) as pool:
         list(pool.map(run, pending))
     outcomes += [w.outcome for w in works]
     outcomes += [w.outcome for w in orphans if w.outcome.status != "skip"]
@@ -290,6 +299,7 @@ def _plan(deployment: Deployment, index: AlarmIndex, settings: Settings) -> _Wor
         return None
     work = _Work(deployment, outcome)
     work.source = index.source(deployment, routing)
+    log_unknown_tags(deployment.tags, state.id, ceiling=settings.instance_ceiling)
     try:
         work.policy = settings.policy.with_overrides(deployment.tags)
     except ConfigError as error:

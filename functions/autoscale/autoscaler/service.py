@@ -40,7 +40,7 @@ from .owned_alarms import (
 from .plan import opted
 from .policy import decide, low_alarm_for, low_threshold, steady
 from .queries import Condition, condition
-from .settings import ConfigError, Settings
+from .settings import ConfigError, Settings, log_unknown_tags
 
 RESOURCE_FILTER = re.compile(r'resourceId\s*=\s*"')
 RECENT_EVENTS_KEPT = 8  # event keys remembered on the deployment for redelivery detection
@@ -125,6 +125,7 @@ def _handle_target(message, target: Target, alarm, settings, gateway, now, outco
     try:
         if opted(deployment.tags) is False:
             raise Refused(f"deployment opted out of autoscaling (tag {MANAGED_TAG}=false)")
+        log_unknown_tags(deployment.tags, state.id, ceiling=settings.instance_ceiling)
         policy = settings.policy.with_overrides(deployment.tags)
     except (ConfigError, ValueError) as error:
         raise Refused(f"deployment override tags: {error}") from None
