@@ -98,6 +98,11 @@ output "scale_actions_search" {
 }
 
 output "reconcile_schedule_id" {
-  description = "OCID of the Resource Scheduler schedule that invokes the reconcile, or null when reconcile.enabled = false."
+  description = "OCID of the (first) Resource Scheduler schedule that invokes the reconcile, or null when reconcile.enabled = false. With reconcile.schedules > 1 see reconcile_schedule_ids."
   value       = var.reconcile.enabled ? oci_resource_scheduler_schedule.reconcile[0].id : null
+}
+
+output "reconcile_schedule_ids" {
+  description = "OCIDs of the Resource Scheduler schedules that invoke the reconcile, one per group of compartments (reconcile.schedules), in order of their offset in the interval; empty when reconcile.enabled = false."
+  value       = oci_resource_scheduler_schedule.reconcile[*].id
 }

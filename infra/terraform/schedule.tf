@@ -47,32 +47,48 @@ locals {
 }
 
 resource "oci_resource_scheduler_schedule" "reconcile" {
-  count = var.reconcile.enabled ? 1 : 0
+  # One schedule (the default) keeps its address [0], name and body: raising reconcile.schedules adds [1]..[n-1].
+  count = local.reconcile_schedules
 
   compartment_id     = var.compartment_ocid
-  display_name       = "${var.name_prefix}-reconcile"
-  description        = "Invokes the model deployment autoscaler's reconcile every ${local.reconcile_minutes} minutes (${var.name_prefix})."
+  display_name       = local.reconcile_schedules == 1 ? "${var.name_prefix}-reconcile" : "${var.name_prefix}-reconcile-${count.index + 1}of${local.reconcile_schedules}"
+  description        = local.reconcile_schedules == 1 ? "Invokes the model deployment autoscaler's reconcile every ${local.reconcile_minutes} minutes (${var.name_prefix})." : "Invokes the model deployment autoscaler's reconcile of ${length(local.reconcile_groups[count.index])} of its ${length(local.reconcile_compartment)} compartments every ${local.reconcile_minutes} minutes, ${local.reconcile_offsets[count.index]} minutes into the interval (${var.name_prefix}, schedule ${count.index + 1} of ${local.reconcile_schedules})."
   action             = "START_RESOURCE"
   recurrence_type    = "CRON"
-  recurrence_details = local.reconcile_cron
+  recurrence_details = local.reconcile_crons[count.index]
 
   resources {
     id = oci_functions_function.autoscale.id
     parameters {
       parameter_type = "BODY"
-      value          = [local.reconcile_body]
+      value          = [local.reconcile_bodies[count.index]]
     }
   }
 
   freeform_tags = local.tags
   defined_tags  = var.defined_tags
+
+  lifecycle {
+    # A schedule reconciles whole compartments: more schedules than compartments would leave one with nothing to
+    # do (tick.py refuses an empty list). Refused rather than silently creating fewer schedules, whose staggering
+    # and load per tick would then not be the ones asked for (README, "The reconcile schedules").
+    precondition {
+      condition     = local.reconcile_schedules <= length(local.reconcile_compartment)
+      error_message = "reconcile.schedules = ${local.reconcile_schedules} is more than the ${length(local.reconcile_compartment)} compartment(s) the function manages (compartment_ocid plus the deployments' compartments): a schedule reconciles whole compartments, so lower reconcile.schedules."
+    }
+    precondition {
+      condition     = length(local.reconcile_groups[count.index]) <= 50 && length(local.reconcile_bodies[count.index]) <= 4096
+      error_message = "The reconcile body of schedule ${count.index + 1} names ${length(local.reconcile_groups[count.index])} compartments in ${length(local.reconcile_bodies[count.index])} characters; the function accepts at most 50 compartments and 4096 characters (tick.py): raise reconcile.schedules."
+    }
+  }
 }
 
 # A schedule has no permissions of its own: "Example Policies" (Resource Scheduler) grants them to
 # `any-user` narrowed to `request.principal.type = 'resourceschedule'` and the schedule's OCID. The verb
 # for invoking a function is Oracle's own solution's ("manage functions-family", in the function's
 # compartment only); whether `use fn-invocation` alone suffices is not documented, so it is not narrowed
-# further here.
+# further here. One statement per schedule, in one policy (at most 50 statements: the variable's validation
+# keeps reconcile.schedules <= 50).
 resource "oci_identity_policy" "reconcile" {
   count = var.reconcile.enabled ? 1 : 0
 
@@ -80,7 +96,8 @@ resource "oci_identity_policy" "reconcile" {
   name           = "${var.name_prefix}-reconcile"
   description    = "Lets the reconcile schedule of the model deployment autoscaler invoke its function (${var.name_prefix})."
   statements = [
-    "Allow any-user to manage functions-family in compartment id ${var.compartment_ocid} where all {request.principal.type = 'resourceschedule', request.principal.id = '${oci_resource_scheduler_schedule.reconcile[0].id}'}",
+    for schedule in oci_resource_scheduler_schedule.reconcile :
+    "Allow any-user to manage functions-family in compartment id ${var.compartment_ocid} where all {request.principal.type = 'resourceschedule', request.principal.id = '${schedule.id}'}"
   ]
   freeform_tags = local.tags
   defined_tags  = var.defined_tags

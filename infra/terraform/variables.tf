@@ -261,13 +261,15 @@ variable "instance_ceiling" {
 }
 
 variable "reconcile" {
-  description = "The periodic reconcile (docs/reconcile.md): an OCI Resource Scheduler schedule invokes the function every interval_minutes with a fixed body; the function converges every managed deployment's alarms, repairs half-done changes and raises capacity to its schedule and forecast floor. enabled = false creates no schedule (the alarms still act). interval_minutes: 60 (hourly, as the Resource Scheduler docs show) or another divisor or multiple of an hour; shorter than hourly is not documented by OCI. history_days: days of CPU history the forecast reads (at 1h resolution, up to 90)."
+  description = "The periodic reconcile (docs/reconcile.md): an OCI Resource Scheduler schedule invokes the function every interval_minutes with a fixed body; the function converges every managed deployment's alarms, repairs half-done changes and raises capacity to its schedule and forecast floor. enabled = false creates no schedule (the alarms still act). interval_minutes: 60 (hourly, as the Resource Scheduler docs show) or another divisor or multiple of an hour; shorter than hourly is not documented by OCI. history_days: days of CPU history the forecast reads (at 1h resolution, up to 90). schedules: how many schedules share the managed compartments (compartment_ocid plus the deployments' compartments): 1 (default) invokes one reconcile of every compartment; n > 1 deals the sorted compartments round-robin into n groups, one schedule each, staggered by interval_minutes / n (hourly with 4: minutes 0, 15, 30, 45), each body naming its group; at most the number of compartments, interval_minutes and 50 (docs/reconcile.md sizes it)."
   type = object({
     enabled          = optional(bool, true)
     interval_minutes = optional(number, 60)
     history_days     = optional(number, 15)
     # The tick's share of the tenancy's 10 alarm operations a second (docs/reconcile.md: why 3).
     alarm_ops_per_second = optional(number, 3)
+    # Schedules sharing the compartments, staggered within the interval (schedule.tf; docs/reconcile.md sizes it).
+    schedules = optional(number, 1)
   })
   default  = {}
   nullable = false
@@ -283,6 +285,12 @@ variable "reconcile" {
   validation {
     condition     = var.reconcile.alarm_ops_per_second > 0 && var.reconcile.alarm_ops_per_second <= 10
     error_message = "reconcile.alarm_ops_per_second must be above 0 and at most 10, the tenancy's whole alarm-operation budget (OCI Monitoring API); keep it well below 10 so alarm invocations and other tools keep theirs."
+  }
+  validation {
+    # 50: the statements of one OCI policy (one per schedule in the reconcile policy, schedule.tf). interval_minutes:
+    # one distinct minute per schedule within the interval. The number of compartments is checked at plan time.
+    condition     = floor(var.reconcile.schedules) == var.reconcile.schedules && var.reconcile.schedules >= 1 && var.reconcile.schedules <= min(50, var.reconcile.interval_minutes)
+    error_message = "reconcile.schedules must be a whole number from 1 to 50 (the statements of one OCI policy, one per schedule) and at most interval_minutes (each schedule fires at its own minute of the interval)."
   }
 }
 

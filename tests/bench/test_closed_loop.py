@@ -140,7 +140,7 @@ def test_the_tick_sheds_an_oversized_start_within_two_hours_and_the_function_alo
     with_tick = Simulation([trace], Ours(transport="fakes"), SimConfig(), [start]).run()
     [series] = with_tick.series.values()
     assert report.score("ours", case, series, 90, sized_ocpus=sized).time_to_size <= 120
-    assert any(o["status"] == "repaired" for t in with_tick.ticks for o in t["outcomes"])  # its low alarms
+    assert any(o["status"] == "ensured" for t in with_tick.ticks for o in t["outcomes"])  # its low alarms
     alone = Simulation([trace], Ours(transport="fakes", reconcile=False), SimConfig(), [start])
     [series] = alone.run().series.values()
     assert report.score("ours", case, series, 90, sized_ocpus=sized).time_to_size == 300  # never

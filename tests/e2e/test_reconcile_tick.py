@@ -40,12 +40,12 @@ def test_a_tick_raises_ahead_of_a_foreseen_rise_and_repairs_drift(stack):
 
     status, body = stack.invoke(drift(stack))  # demo2's low-memory alarm deleted by hand, then the next tick
     [repaired] = [o for o in body["outcomes"] if o["deployment_id"] == DEMO2]
-    assert repaired["status"] == "repaired" and repaired["alarms"] == {
+    assert repaired["status"] == "ensured" and repaired["alarms"] == {
         "model_deployment_low_mem": "exists (created here or by a concurrent call)"
     }
 
     logged = [line for line in stack.function_log() if line.get("title") == "reconcile"]
-    assert {line["status"] for line in logged} >= {"applied", "repaired", "summary"}
+    assert {line["status"] for line in logged} >= {"applied", "ensured", "summary"}
     assert all(line.get("call_id") for line in logged)
 
 

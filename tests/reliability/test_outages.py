@@ -97,5 +97,9 @@ def test_deleting_the_low_alarm_at_the_floor_survives_faults(oci, fault):
     run(alarm_message("high_cpu.json"))
     faults.add({"operation": "DeleteAlarm", "count": 2, **FAULTS[fault]})
     [outcome] = run(low_message(store, "cpu"), now=1_763_900_930.0)
-    assert outcome["status"] == "applied" and outcome["low_alarm"] == "deleted"
+    # A delete whose answer was lost and whose retry found the alarm gone cannot say it was this call's.
+    lost = "absent (deleted meanwhile, here or by a concurrent call)"
+    assert outcome["status"] == "applied" and outcome["low_alarm"] == (
+        "deleted" if fault != "drop after applying" else lost
+    )
     assert count_and_low_alarms(store) == (1, 0)

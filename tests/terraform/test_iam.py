@@ -95,5 +95,7 @@ def test_the_schedule_may_invoke_only_as_itself_in_the_functions_compartment():
     [statement] = re.findall(r'"(Allow any-user .*?)",?\n', text)
     assert statement.startswith("Allow any-user to manage functions-family in compartment id ${var.compartment_ocid} ")
     assert "where all {request.principal.type = 'resourceschedule', request.principal.id = " in statement
-    assert "${oci_resource_scheduler_schedule.reconcile[0].id}" in statement
+    # One statement per schedule (reconcile.schedules), each naming its own schedule.
+    assert "for schedule in oci_resource_scheduler_schedule.reconcile :" in text
+    assert statement.endswith("request.principal.id = '${schedule.id}'}")
     assert " in tenancy" not in text

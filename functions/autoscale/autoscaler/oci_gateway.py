@@ -256,14 +256,18 @@ class OciGateway:
         )
         return _alarm(response)
 
-    def delete_alarm(self, alarm_id: str, etag: str | None = None) -> None:
-        """Delete an alarm; with an etag, only if it is still as read (else Conflict). Gone already is fine."""
+    def delete_alarm(self, alarm_id: str, etag: str | None = None) -> bool:
+        """Delete an alarm; with an etag, only if it is still as read (else Conflict). Gone already is fine.
+
+        True when OCI answered this call's request with a delete; False when the alarm was gone already (deleted
+        by a concurrent call, or by an earlier attempt of this one whose answer was lost: OCI cannot tell which)."""
         try:
             self.monitoring.delete_alarm(alarm_id, if_match=etag, **self._alarm_op())
+            return True
         except oci.exceptions.ServiceError as error:
             # Already gone is what we wanted; a 409 or 412 may come from a retried delete whose first try landed.
             if error.status == 404:
-                return
+                return False
             if error.status not in (409, 412):
                 raise
             current = self.get_alarm(alarm_id)
@@ -271,6 +275,7 @@ class OciGateway:
                 if error.status == 412:
                     raise Conflict(f"{error.status} {error.code}: {error.message}") from None
                 raise
+            return False
 
     # -- the periodic reconcile (reconcile.py): a compartment at a time, never a call per deployment to find them --
 

@@ -213,9 +213,8 @@ def converge_one(
         alarms = _read(gateway, listed, known)
         if alarms:
             _check(still)
-            for alarm in alarms:
-                gateway.delete_alarm(alarm.id, alarm.etag)
-        return "deleted" if alarms else "absent"
+        deleted = sum(gateway.delete_alarm(alarm.id, alarm.etag) for alarm in alarms)
+        return "deleted" if deleted else ALREADY_GONE if alarms else "absent"
     details = alarm_details(template, want, deployment_id, settings)
     if not listed:
         _check(still)
@@ -227,9 +226,9 @@ def converge_one(
         if extra:
             _check(still)
             still = None  # checked: the deployment is as decided, after every alarm here was read
-            for alarm in extra:
-                gateway.delete_alarm(alarm.id, alarm.etag)
-            notes.append(f" (removed {len(extra)} duplicate{'s' if len(extra) > 1 else ''})")
+            removed = sum(gateway.delete_alarm(alarm.id, alarm.etag) for alarm in extra)
+            if removed:
+                notes.append(f" (removed {removed} duplicate{'s' if removed > 1 else ''})")
     alarm_id, query = keep
     if query == details["query"]:
         return "exists" + "".join(notes)
@@ -285,7 +284,15 @@ def _create(gateway, details: dict, deployment_id: str, want: Wanted, generation
 
 
 CREATED = "exists (created here or by a concurrent call)"  # a create with a shared retry token cannot tell which
+ALREADY_GONE = "absent (deleted meanwhile, here or by a concurrent call)"  # a delete answered 404: OCI cannot tell
 UNCHANGED = ("exists", "absent")  # states that wrote nothing
+UNSURE = (CREATED, ALREADY_GONE)  # states whose write may or may not have been this call's
+
+
+def wrote(state: str) -> bool:
+    """Whether a converge_one state names a write that landed for this call (an update, a delete, a duplicate
+    removed); a create or delete that OCI cannot attribute to this call is not counted."""
+    return state not in UNCHANGED and state not in UNSURE and not state.startswith("absent (")
 
 
 def _token_key(want: Wanted) -> str:

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import threading
 import time
 from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
@@ -49,7 +50,8 @@ from .governor import BudgetSpent, Governor
 from .history import predict, read_history
 from .oci_gateway import Conflict, Deployment, ListedAlarm
 from .owned_alarms import (
-    UNCHANGED,
+    ALREADY_GONE,
+    UNSURE,
     AlarmTemplate,
     Wanted,
     alarm_details,
@@ -57,6 +59,7 @@ from .owned_alarms import (
     owned_alarm_name,
     owned_titles,
     wanted_alarms,
+    wrote,
 )
 from .policy import steady
 from .service import RESOURCE_FILTER, _last_change, _short, apply_change
@@ -76,7 +79,7 @@ class ReconcileOutcome:
     """What one tick did to one deployment: the body of its log line."""
 
     deployment_id: str | None
-    status: str  # applied | repaired | noop | refused | conflict | error | dry_run | deferred
+    status: str  # applied | repaired | ensured | noop | refused | conflict | error | dry_run | deferred
     action: str = Action.NONE.value
     reason: str = ""
     before: str | None = None
@@ -390,14 +393,16 @@ class _Templates:
     def __init__(self, gateway):
         self.gateway = gateway
         self.formats: dict[tuple, str | None] = {}
+        self._lock = threading.Lock()  # the workers start together: one of them reads, the others wait for it
 
     def of(self, source: ListedAlarm) -> AlarmTemplate | None:
         key = (source.compartment_id, source.destinations)
-        if key not in self.formats:
-            alarm = self.gateway.get_alarm(source.id)
-            if alarm is None:
-                return None
-            self.formats[key] = alarm.message_format
+        with self._lock:
+            if key not in self.formats:
+                alarm = self.gateway.get_alarm(source.id)
+                if alarm is None:
+                    return None
+                self.formats[key] = alarm.message_format
         destinations = tuple(source.destinations)
         return AlarmTemplate(
             source.compartment_id, source.metric_compartment_id, destinations, source.severity, self.formats[key]
@@ -467,8 +472,12 @@ def _act(work: _Work, settings: Settings, gateway, now: float, key: str, index: 
         outcome.alarms[want.title] = converge_one(
             gateway, template, state.id, want, generation, settings, existing, still
         )
-    if outcome.status == "noop" and any(result not in UNCHANGED for result in outcome.alarms.values()):
+    if outcome.status == "noop" and any(wrote(result) for result in outcome.alarms.values()):
         outcome.status = "repaired"
+    elif outcome.status == "noop" and any(result in UNSURE for result in outcome.alarms.values()):
+        outcome.status = (
+            "ensured"  # the alarms are as wanted; whether this tick or a concurrent call wrote them, OCI does not say
+        )
 
 
 def _orphans(index: AlarmIndex, deployments, managed: set[str], listed: set[str], settings: Settings) -> list[_Orphans]:
@@ -504,8 +513,7 @@ def _remove_orphans(work: _Orphans, settings: Settings, gateway) -> None:
         if alarm is None or alarm.lifecycle_state != "ACTIVE":
             outcome.alarms.setdefault(name, "absent")
             continue
-        gateway.delete_alarm(alarm.id, alarm.etag)
-        outcome.alarms[name] = "deleted"
+        outcome.alarms[name] = "deleted" if gateway.delete_alarm(alarm.id, alarm.etag) else ALREADY_GONE
     if not any(state == "deleted" for state in outcome.alarms.values()) and outcome.status == "repaired":
         outcome.status = "noop"
 
