@@ -58,11 +58,12 @@ class Stack:
         seed: Path = ROOT / "emulator" / "seed.json",
         update_delay: float = 1.0,
         functions: int = 1,
-        emulator_args: tuple[str, ...] = (),
+        emulator_args: tuple[str, ...] = ("--limits",),
         **config: str,
     ):
         """`functions` > 1 starts that many function processes, as OCI runs concurrent invocations in
-        separate containers; `invoke(..., function=i)` reaches the i-th."""
+        separate containers; `invoke(..., function=i)` reaches the i-th. The emulator enforces OCI's tenancy
+        limits (10 alarm operations a second: emulator/rules.py) unless emulator_args say otherwise."""
         self.seed, self.update_delay, self.config = seed, update_delay, config
         self.emulator_args = emulator_args
         self.processes: list[subprocess.Popen] = []

@@ -8,11 +8,12 @@ import pytest
 from demo.stack import Stack
 from demo.story import DEMO2, RECONCILE, drift, tick_with_history
 from tests.conftest import SEED
+from tests.e2e.conftest import E2E_EMULATOR
 
 
 @pytest.fixture(scope="module")
 def stack():
-    with Stack(update_delay=0.2) as running:
+    with Stack(update_delay=0.2, emulator_args=E2E_EMULATOR) as running:
         yield running
 
 

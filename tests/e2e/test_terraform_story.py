@@ -30,6 +30,7 @@ from autoscaler.constants import (
 from demo.stack import ROOT, Stack
 from infra.tfrun import copy_tree
 from tests.conftest import SEED
+from tests.e2e.conftest import E2E_EMULATOR
 
 COMPARTMENT = "ocid1.compartment.oc1..demo"
 # The module's defaults, as the story's tfvars leave them (latency: the default latency_slo_ms).
@@ -77,7 +78,7 @@ def story(tmp_path_factory):
     from infra.tfrun import Terraform
 
     work = tmp_path_factory.mktemp("story")
-    stack = Stack(update_delay=0.2)
+    stack = Stack(update_delay=0.2, emulator_args=E2E_EMULATOR)
     tree = copy_tree(work / "terraform")
     example = tree / "examples" / "complete"
     (example / "terraform.tfvars.json").write_text(

@@ -27,6 +27,13 @@ INTERVALS = [5, 10, 15, 20, 30, 60, 120, 180, 240, 360, 720, 1440]  # variables.
 COMPARTMENT = "ocid1.compartment.oc1..autoscaler"
 TODAY_BODY = '{"type":"RECONCILE","version":1}'
 SCHEDULE = "oci_resource_scheduler_schedule"
+# infra/terraform/README.md, "The reconcile schedules": (interval_minutes, schedules) -> the crons it shows.
+README = {
+    (60, 4): ["0 * * * *", "15 * * * *", "30 * * * *", "45 * * * *"],
+    (20, 3): ["*/20 * * * *", "6,26,46 * * * *", "13,33,53 * * * *"],
+    (360, 2): ["0 */6 * * *", "0 3,9,15,21 * * *"],
+    (1440, 3): ["0 0 * * *", "0 8 * * *", "0 16 * * *"],
+}
 
 ROOT = """
 terraform {
@@ -293,7 +300,7 @@ def test_every_interval_gives_valid_staggered_crons(terraform, root, emulator_ur
     """Each interval the variable allows, with 1 schedule, 2, and as many as allowed (7 compartments, at most the
     interval): valid 5-field crons, each firing exactly every interval from its offset floor(i * interval / n),
     at minutes no other schedule of the case uses."""
-    cases = {}
+    cases = {f"{interval}m{count}": {"interval_minutes": interval, "schedules": count} for interval, count in README}
     for interval in INTERVALS:
         for count in sorted({1, 2, min(interval, 7)}):
             cases[f"{interval}m{count}"] = {"interval_minutes": interval, "schedules": count}
@@ -310,6 +317,8 @@ def test_every_interval_gives_valid_staggered_crons(terraform, root, emulator_ur
             assert fires == list(range(offset, 1440, interval)), (case, i, cron)
             assert taken.isdisjoint(fires), (case, cron)
             taken.update(fires)
+        if (interval, count) in README:
+            assert crons == README[interval, count], case
         if count == 1:  # today's expressions
             assert crons == [
                 {60: "0 * * * *", 1440: "0 0 * * *"}.get(
