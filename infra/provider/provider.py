@@ -75,8 +75,8 @@ class Emulator:
                 # The emulator checks that requests are signed, not by whom: a throwaway key will do.
                 key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
                 signer = oci.auth.signers.SecurityTokenSigner("terraform", key)
-                # The real provider retries throttling (429) by itself (terraform-provider-oci:
-                # "retry_duration_seconds", auto-retries on by default); the SDK's default strategy does the same.
+                # The real provider retries throttling by itself ("Troubleshooting the Terraform Provider",
+                # Automatic Retries: 429 and 500 retried for up to 10 minutes by default); so does the SDK's default.
                 self._monitoring = oci.monitoring.MonitoringClient(
                     {"region": "us-ashburn-1"},
                     signer=signer,
