@@ -158,22 +158,6 @@ def _body(metric_name: str, want: Wanted, deployment_id: str, verb: str) -> str:
     return f"{metric_name} {where} {value} on {deployment_id}: the autoscaler scales it {verb}."
 
 
-def converge(
-    gateway,
-    template: AlarmTemplate,
-    deployment_id: str,
-    wanted: Iterable[Wanted],
-    generation: str,
-    settings: Settings,
-    still=None,
-) -> dict[str, str]:
-    """Converge each wanted alarm; returns {title: state} in the order given."""
-    return {
-        want.title: converge_one(gateway, template, deployment_id, want, generation, settings, still=still)
-        for want in wanted
-    }
-
-
 def converge_one(
     gateway,
     template: AlarmTemplate,
@@ -183,72 +167,110 @@ def converge_one(
     settings: Settings,
     listed: list[tuple[str, str]] | None = None,
     still=None,
-    known=None,
+    known=(),
+    held: bool = False,
 ) -> str:
     """Converge to: exactly one owned alarm of this name at the wanted threshold, or none.
 
-    `listed`: the (id, query) of the owned alarms of this name, from a listing the caller holds (the tick's index);
-    None lists them (ListAlarms by name). `known`: an alarm the caller already read (GetAlarm, with its etag).
-    `still`: None when the caller's own update holds the deployment (it is UPDATING: nobody else can change it, so
-    its capacity is the one to follow); else a callable that re-reads the deployment and says whether it is still
-    as the caller decided on it. It is called after the alarms are read
-    and before anything is written, so a change that landed since the caller's read is never overwritten with a
-    threshold computed before it.
+    `listed`: the (id, query) of the owned alarms of this name from a listing the caller holds (the tick's index);
+    None lists them (ListAlarms by name). `known`: alarms the caller already read (GetAlarm, with their etags).
 
-    Writes cannot go stale: an update or delete carries the etag of a GetAlarm read (ListAlarms summaries carry
-    none); a 412 (Conflict) means the alarm changed since, and the caller reads and decides again. A create has no
-    etag to guard it: its retry token is derived from what the alarm is for (deployment, title, query, generation),
-    so concurrent invocations that saw the same deployment get one alarm; and a caller that does not hold the
-    deployment re-reads it after the create and takes its alarm back (if-match on the create's etag) when the
-    deployment changed meanwhile, leaving the alarm to the writer of that change.
+    Writes cannot go stale. An update or delete carries the etag of a GetAlarm read (ListAlarms summaries carry
+    none): a 412 (Conflict) means the alarm changed since, and the caller reads and decides again. Two ways to use it:
+
+    - `still`, a callable that re-reads the deployment and says whether it is still as the caller decided on it. It
+      is called after the alarms are read and before anything is written: a change that landed after the caller's
+      read is never overwritten with a threshold computed before it. The tick's repairs, a no-op's alarm step.
+    - `held`: the caller changed the deployment itself and read these alarms (`listed`, `known`) BEFORE its update.
+      Every write is then conditional on an etag older than that update, so a later change's alarm write makes it
+      fail, and an alarm already at the wanted threshold is confirmed by a conditional write too (a later change
+      may have written it between the caller's read and its update). `still` then says whether the caller's update
+      is still the latest; it is asked after a create (see below). converge_held reads again after a 412.
+
+    A create has no etag to guard it: its retry token is derived from what the alarm is for (deployment, title,
+    query, generation), so concurrent invocations that saw the same deployment get one alarm; and the caller checks
+    `still` after the create and takes its alarm back (if-match on the create's etag) when the deployment changed
+    meanwhile, leaving the alarm to the writer of that change.
 
     The state names only writes that landed for this call. A create answered from its retry token cannot tell
-    whether this call or a concurrent one made the alarm, so it says "exists", never "created"."""
+    whether this call or a concurrent one made the alarm, so it says CREATED ("exists (...)"), never "created"."""
     name = owned_alarm_name(want.title, deployment_id)
     if listed is None:
         listed = gateway.owned_alarms(template.compartment_id, name)
+    cache = {alarm.id: alarm for alarm in known}
+    check = None if held else still  # checked before writing; held callers read before their own update instead
     if want.threshold is None:
         if not listed:
             return "absent"
-        alarms = _read(gateway, listed, known)
+        alarms = _read(gateway, listed, cache)
         if alarms:
-            _check(still)
+            _check(check)
         deleted = sum(gateway.delete_alarm(alarm.id, alarm.etag) for alarm in alarms)
         return "deleted" if deleted else ALREADY_GONE if alarms else "absent"
     details = alarm_details(template, want, deployment_id, settings)
     if not listed:
-        _check(still)
+        _check(check)
         return _create(gateway, details, deployment_id, want, generation, still)
     keep, *duplicates = sorted(listed)
     notes = []
     if duplicates:
-        extra = _read(gateway, duplicates, known)
+        extra = _read(gateway, duplicates, cache)
         if extra:
-            _check(still)
-            still = None  # checked: the deployment is as decided, after every alarm here was read
+            _check(check)
+            check = None  # checked: the deployment is as decided, after every alarm here was read
             removed = sum(gateway.delete_alarm(alarm.id, alarm.etag) for alarm in extra)
             if removed:
                 notes.append(f" (removed {removed} duplicate{'s' if removed > 1 else ''})")
     alarm_id, query = keep
-    if query == details["query"]:
+    if query == details["query"] and not held:
         return "exists" + "".join(notes)
-    [current] = _read(gateway, [keep], known) or [None]
+    [current] = _read(gateway, [keep], cache) or [None]
     if current is None:  # deleted since it was listed: create it anew
-        _check(still)
+        _check(check)
         return _create(gateway, details, deployment_id, want, generation, still)
-    if current.query != details["query"]:
-        _check(still)
+    if current.query != details["query"] or held:
+        _check(check)
         gateway.update_alarm_query(alarm_id, details["query"], details["body"], current.etag)
-        notes.append(f", threshold now {show(want.metric, want.threshold)}")
+        verb = "now" if current.query != details["query"] else "confirmed at"
+        notes.append(f", threshold {verb} {show(want.metric, want.threshold)}")
     return "exists" + "".join(notes)
 
 
-def _read(gateway, listed: list[tuple[str, str]], known=None) -> list:
+def converge(
+    gateway, template: AlarmTemplate, deployment_id: str, wanted: Iterable[Wanted], generation: str, settings: Settings
+) -> dict[str, str]:
+    """Converge each wanted alarm, each from a listing of its own; returns {title: state} in the order given."""
+    return {w.title: converge_one(gateway, template, deployment_id, w, generation, settings) for w in wanted}
+
+
+def converge_held(
+    gateway,
+    template: AlarmTemplate,
+    deployment_id: str,
+    want: Wanted,
+    generation: str,
+    settings: Settings,
+    listed,
+    known,
+    latest,
+) -> str:
+    """converge_one after the caller's own update, from alarms read before it (held). A 412 means another writer
+    wrote since: read again, check that the caller's update is still the latest (`latest`), then write; a later
+    change is left to its own writer (Conflict)."""
+    try:
+        return converge_one(gateway, template, deployment_id, want, generation, settings, listed, latest, known, True)
+    except Conflict:
+        pass
+    try:
+        return converge_one(gateway, template, deployment_id, want, generation, settings, None, latest)
+    except Conflict:
+        return LATER  # not this call's to write: the later change's writer converges it
+
+
+def _read(gateway, listed: list[tuple[str, str]], cache: dict) -> list:
     """GetAlarm each listed alarm for its etag (one the caller read already is not read again); the ones still
     live (ACTIVE) and ours."""
-    alarms = [
-        known if known is not None and known.id == alarm_id else gateway.get_alarm(alarm_id) for alarm_id, _ in listed
-    ]
+    alarms = [cache[alarm_id] if alarm_id in cache else gateway.get_alarm(alarm_id) for alarm_id, _ in listed]
     return [a for a in alarms if a is not None and a.lifecycle_state == "ACTIVE" and _ours(a)]
 
 
@@ -285,7 +307,8 @@ def _create(gateway, details: dict, deployment_id: str, want: Wanted, generation
 
 CREATED = "exists (created here or by a concurrent call)"  # a create with a shared retry token cannot tell which
 ALREADY_GONE = "absent (deleted meanwhile, here or by a concurrent call)"  # a delete answered 404: OCI cannot tell
-UNCHANGED = ("exists", "absent")  # states that wrote nothing
+LATER = "left to a later change of the deployment (it writes its own thresholds)"
+UNCHANGED = ("exists", "absent", LATER)  # states that wrote nothing
 UNSURE = (CREATED, ALREADY_GONE)  # states whose write may or may not have been this call's
 
 

@@ -55,6 +55,7 @@ from .owned_alarms import (
     AlarmTemplate,
     Wanted,
     alarm_details,
+    converge_held,
     converge_one,
     owned_alarm_name,
     owned_titles,
@@ -62,7 +63,7 @@ from .owned_alarms import (
     wrote,
 )
 from .policy import steady
-from .service import RESOURCE_FILTER, _last_change, _short, apply_change
+from .service import RESOURCE_FILTER, _last_change, _latest, _short, apply_change
 from .settings import ConfigError, Settings, log_unknown_tags
 from .tick import ReconcileRequest
 
@@ -435,48 +436,53 @@ def _act(work: _Work, settings: Settings, gateway, now: float, key: str, index: 
         outcome.status = "dry_run"
         outcome.alarms = {want.title: "would converge" for want in work.stale}
         return
-    state, last_change = listed.state, _last_change(listed.state)
-    still = _Unchanged(gateway, listed)
-    wanted = work.stale
-    if work.target is not None:
-        current = gateway.get_deployment(state.id)
-        if current is not None and key in current.state.recent_events:
-            outcome.status, outcome.after = "noop", outcome.before
-            outcome.reason = f"tick {key} already raised it (a concurrent or repeated tick)"
-            return
-        if current is None or not steady(current.state) or current.state.capacity != state.capacity:
-            outcome.status, outcome.after = "conflict", outcome.before
-            outcome.reason = "the deployment changed since it was listed: the next tick looks again"
-            return
-        decision = Decision(Action.SCALE_OUT, outcome.reason, work.target, LowAlarm.ENSURE)
-        signal = Signal("cpu", "up", None, key, now)
-        applied = apply_change(gateway, current, decision, signal, now)
-        outcome.work_request_id = applied.work_request_id
-        if applied.status != "applied":
-            outcome.status, outcome.after = applied.status, outcome.before
-            outcome.reason = f"{applied.note}; {outcome.reason}"
-            return
-        outcome.status = "applied"
-        last_change, still = now, None  # our update holds the deployment: its new capacity is the one to follow
-    if not wanted:
-        return
-    template = templates.of(work.source)
-    if template is None:
+    state, wanted = listed.state, work.stale
+    template = templates.of(work.source) if wanted else None
+    if wanted and template is None:
         outcome.reason += "; its routing alarm is gone: owned alarms left to the next tick"
+        wanted = []
+    names = {want.title: owned_alarm_name(want.title, state.id) for want in wanted}
+    outcome.alarms = {} if wanted else None
+    if work.target is None:
+        generation = f"{state.capacity}|{_last_change(state)}"
+        still = _Unchanged(gateway, listed)
+        for want in wanted:
+            existing = index.owned(state.id, names[want.title])
+            outcome.alarms[want.title] = converge_one(
+                gateway, template, state.id, want, generation, settings, existing, still
+            )
+        if any(wrote(result) for result in outcome.alarms.values()):
+            outcome.status = "repaired"
+        elif any(result in UNSURE for result in outcome.alarms.values()):
+            outcome.status = "ensured"  # as wanted now; whether this tick or a concurrent call wrote it, OCI cannot say
         return
-    capacity = work.target or state.capacity
-    generation = f"{capacity}|{last_change}"
-    outcome.alarms = {}
+    current = gateway.get_deployment(state.id)
+    if current is not None and key in current.state.recent_events:
+        outcome.status, outcome.after = "noop", outcome.before
+        outcome.reason = f"tick {key} already raised it (a concurrent or repeated tick)"
+        return
+    if current is None or not steady(current.state) or current.state.capacity != state.capacity:
+        outcome.status, outcome.after = "conflict", outcome.before
+        outcome.reason = "the deployment changed since it was listed: the next tick looks again"
+        return
+    # The alarms are read BEFORE the update (owned_alarms.converge_one, held): a later change's write fails our etag.
+    before = {}
     for want in wanted:
-        existing = index.owned(state.id, owned_alarm_name(want.title, state.id))
-        outcome.alarms[want.title] = converge_one(
-            gateway, template, state.id, want, generation, settings, existing, still
-        )
-    if outcome.status == "noop" and any(wrote(result) for result in outcome.alarms.values()):
-        outcome.status = "repaired"
-    elif outcome.status == "noop" and any(result in UNSURE for result in outcome.alarms.values()):
-        outcome.status = (
-            "ensured"  # the alarms are as wanted; whether this tick or a concurrent call wrote them, OCI does not say
+        existing = index.owned(state.id, names[want.title])
+        before[want.title] = (existing, tuple(a for a in map(gateway.get_alarm, (i for i, _ in existing)) if a))
+    decision = Decision(Action.SCALE_OUT, outcome.reason, work.target, LowAlarm.ENSURE)
+    applied = apply_change(gateway, current, decision, Signal("cpu", "up", None, key, now), now)
+    outcome.work_request_id = applied.work_request_id
+    if applied.status != "applied":
+        outcome.status, outcome.after = applied.status, outcome.before
+        outcome.reason = f"{applied.note}; {outcome.reason}"
+        return
+    outcome.status = "applied"
+    latest = _latest(gateway, state.id, applied.writer)
+    for want in wanted:
+        existing, known = before[want.title]
+        outcome.alarms[want.title] = converge_held(
+            gateway, template, state.id, want, f"{work.target}|{now}", settings, existing, known, latest
         )
 
 

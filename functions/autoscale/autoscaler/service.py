@@ -25,13 +25,14 @@ from .constants import (
     VALUE_RANGES,
 )
 from .domain import Action, Decision, LowAlarm, Signal
+from .governor import Governor
 from .history import alarm_floor
 from .messages import AlarmMessage, Target
 from .oci_gateway import Alarm, Conflict, Deployment, OciGateway, OciRefused
 from .owned_alarms import (
     AlarmTemplate,
     Wanted,
-    converge,
+    converge_held,
     converge_one,
     owned_alarm_name,
     request_alarms,
@@ -81,6 +82,10 @@ def handle_message(message: AlarmMessage, settings: Settings, gateway: OciGatewa
     """
     outcomes = []
     alarms: dict[str, Alarm | None] = {}
+    # Many invocations at once may pass the tenancy's 10 alarm operations a second: a 429 is retried with backoff
+    # until the retry budget is spent (governor.py), then the invocation fails and Notifications redelivers.
+    patient = Governor(None, time.monotonic() + settings.retry_budget_seconds)
+    gateway = gateway.governed(patient, patient)
     for target in message.targets():
         started = time.monotonic()
         outcome = Outcome(target.alarm_id, target.deployment_id, message.title, message.type, "noop")
@@ -157,7 +162,24 @@ def _handle_target(message, target: Target, alarm, settings, gateway, now, outco
         outcome.low_alarm = f"would {decision.low_alarm.value}"
         return
     last_change = _last_change(state)
+    capacity = decision.target or state.capacity
+    template = AlarmTemplate.of(alarm)
+    wants = []
+    if decision.low_alarm is not LowAlarm.LEAVE and metric in LOW_TITLE:
+        threshold = low_threshold(capacity, metric, policy) if decision.low_alarm is LowAlarm.ENSURE else None
+        wants.append(Wanted(metric, "down", threshold))
+    # The request alarms follow the instance count, whichever signal changed it: converged on every alarm of the
+    # deployment while it scales on requests (or, once disabled, when one of them fires: then they go).
+    follows = steady(state) or finishing
+    if follows and ("requests" in policy.signals or metric == "requests"):
+        wants += [w for w in request_alarms(capacity, policy) if w.direction == "up" or metric != "requests"]
+    if follows and metric == "latency" and (decision.target is not None or finishing):
+        # Latency has no low alarm of its own: the low alarms of the deployment's other signals follow its step.
+        wants += wanted_alarms(capacity, policy, [m for m in policy.signals if m in ("cpu", "mem", "gpu")])
+    results: dict[str, str] = {}
     if decision.target is not None:
+        # The alarms are read BEFORE our update: any alarm write of a later change then fails our etag (412).
+        before = {want.title: _read_before(gateway, template, target.deployment_id, want, alarm) for want in wants}
         applied = apply_change(gateway, deployment, decision, signal, now)
         outcome.work_request_id = applied.work_request_id
         if applied.status != "applied":
@@ -167,55 +189,55 @@ def _handle_target(message, target: Target, alarm, settings, gateway, now, outco
         if applied.note:
             outcome.reason += f" ({applied.note})"
         outcome.status = "applied"
-        last_change = now
-    capacity = decision.target or state.capacity
-    generation = f"{capacity}|{last_change}"
-    template = AlarmTemplate.of(alarm)
-    # Our own update holds the deployment (UPDATING): its capacity is the one to follow. Otherwise the alarms are
-    # written only if the deployment is still as read, checked after they are read (owned_alarms.converge_one).
-    still = None if decision.target is not None else _unchanged(gateway, deployment)
-    try:
-        if decision.low_alarm is LowAlarm.LEAVE or metric not in LOW_TITLE:
-            outcome.low_alarm = "unchanged"
-        else:
-            threshold = low_threshold(capacity, metric, policy) if decision.low_alarm is LowAlarm.ENSURE else None
-            want = Wanted(metric, "down", threshold)
-            outcome.low_alarm = _converge_low(
-                gateway, template, target.deployment_id, want, generation, settings, alarm, still
+        generation = f"{capacity}|{now}"
+        latest = _latest(gateway, target.deployment_id, applied.writer)
+        for want in wants:
+            listed, known = before[want.title]
+            results[want.title] = converge_held(
+                gateway, template, target.deployment_id, want, generation, settings, listed, known, latest
             )
-        # The request alarms follow the instance count, whichever signal changed it: converged on every alarm of
-        # the deployment while it scales on requests (or, once disabled, when one of them fires: then they go).
-        others = []
-        follows = steady(state) or finishing
-        if follows and ("requests" in policy.signals or metric == "requests"):
-            others += [w for w in request_alarms(capacity, policy) if w.direction == "up" or metric != "requests"]
-        if follows and metric == "latency" and (decision.target is not None or finishing):
-            # Latency has no low alarm of its own: the low alarms of the deployment's other signals follow its step.
-            others += wanted_alarms(capacity, policy, [m for m in policy.signals if m in ("cpu", "mem", "gpu")])
-        if others:
-            outcome.owned_alarms = converge(
-                gateway, template, target.deployment_id, others, generation, settings, still
-            )
-    except Conflict as conflict:
-        if decision.target is None:
-            outcome.status, outcome.low_alarm = "conflict", f"not written: {conflict}"
-            return
-        raise  # our change landed and its alarm step did not: the redelivery finishes it (see `finishing`)
+    else:
+        generation = f"{capacity}|{last_change}"
+        still = _unchanged(gateway, deployment)  # the alarms are written only if the deployment is still as read
+        try:
+            for want in wants:
+                listed, known = _fired_as_listed(alarm, want, target.deployment_id)
+                results[want.title] = converge_one(
+                    gateway, template, target.deployment_id, want, generation, settings, listed, still, known
+                )
+        except Conflict as conflict:
+            outcome.status = "conflict"
+            results = {title: results.get(title, f"not written: {conflict}") for title in (w.title for w in wants)}
+    own_low = decision.low_alarm is not LowAlarm.LEAVE and metric in LOW_TITLE  # then wants[0] is its low alarm
+    outcome.low_alarm = results.pop(wants[0].title, "unchanged") if own_low else "unchanged"
+    outcome.owned_alarms = results or None
 
 
-def _converge_low(gateway, template, deployment_id, want: Wanted, generation, settings, fired: Alarm, still) -> str:
-    """The low alarm of the signal: when the alarm that fired IS this owned low alarm (a scale-in), its GetAlarm
-    (id, query, etag, read before the deployment) stands in for a listing. A 412 means another writer changed it
-    since: read again and converge again, once."""
-    listed = None
+def _fired_as_listed(fired: Alarm, want: Wanted, deployment_id: str):
+    """When the alarm that fired IS this owned alarm (a scale-in), its GetAlarm (id, query, etag, read before the
+    deployment) stands in for a listing: (listed, known) for converge_one, else (None, ())."""
     if fired.display_name == owned_alarm_name(want.title, deployment_id) and dict(fired.freeform_tags).get(OWNER_TAG):
-        listed = [(fired.id, fired.query)]
-    try:
-        return converge_one(gateway, template, deployment_id, want, generation, settings, listed, still, known=fired)
-    except Conflict:
-        if still is not None:
-            raise
-        return converge_one(gateway, template, deployment_id, want, generation, settings)
+        return [(fired.id, fired.query)], (fired,)
+    return None, ()
+
+
+def _read_before(gateway, template, deployment_id: str, want: Wanted, fired: Alarm):
+    """(listed, alarms read with their etags) of one owned alarm, read before our update."""
+    listed, known = _fired_as_listed(fired, want, deployment_id)
+    if listed is None:
+        listed = gateway.owned_alarms(template.compartment_id, owned_alarm_name(want.title, deployment_id))
+        known = tuple(a for a in (gateway.get_alarm(alarm_id) for alarm_id, _ in listed) if a is not None)
+    return listed, known
+
+
+def _latest(gateway: OciGateway, deployment_id: str, writer: str):
+    """A check that our update is still the deployment's latest (its state tags carry our writer id)."""
+
+    def still() -> bool:
+        current = gateway.get_deployment(deployment_id)
+        return current is not None and current.tags.get(STATE_WRITER_TAG) == writer
+
+    return still
 
 
 def _unchanged(gateway: OciGateway, deployment: Deployment):
@@ -236,6 +258,7 @@ class Applied:
     status: str
     work_request_id: str | None = None
     note: str = ""
+    writer: str = ""  # the writer id our update wrote in the state tags
 
 
 def apply_change(gateway: OciGateway, deployment: Deployment, decision: Decision, signal: Signal, now: float):
@@ -252,11 +275,12 @@ def apply_change(gateway: OciGateway, deployment: Deployment, decision: Decision
     except Conflict as conflict:
         current = gateway.get_deployment(deployment.state.id)
         if current is not None and current.tags.get(STATE_WRITER_TAG) == writer:
-            return Applied("applied", note="confirmed on re-read: the SDK retried an update whose response was lost")
+            note = "confirmed on re-read: the SDK retried an update whose response was lost"
+            return Applied("applied", note=note, writer=writer)
         if current is not None and signal.event_key in current.state.recent_events:
             return Applied("noop", note=f"event {signal.event_key} was applied by a concurrent invocation")
         return Applied("conflict", note=f"not applied, deployment changed concurrently ({conflict})")
-    return Applied("applied", work_request)
+    return Applied("applied", work_request, writer=writer)
 
 
 def _last_change(state) -> float | None:
