@@ -6,7 +6,7 @@ PAYLOAD ?= alarms/high_cpu.json
 RUN_DIR := run
 export PYTHONPATH := $(CURDIR)/functions/autoscale:$(CURDIR)
 
-.PHONY: install test lint demo emulator function invoke bench clean tf-validate explain cleanup-low-alarms
+.PHONY: install test lint demo emulator function invoke bench fleet-bench clean tf-validate explain cleanup-low-alarms
 
 $(VENV)/.installed: requirements-dev.txt functions/autoscale/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -57,6 +57,10 @@ cleanup-low-alarms: install
 
 bench: install
 	$(PY) -m bench
+
+# A fleet in one tenancy under OCI's API limits (about 45 minutes on 2 cores): bench/fleet_results.md.
+fleet-bench: install
+	$(PY) -m bench.fleet
 
 clean:
 	rm -rf $(RUN_DIR) .pytest_cache
