@@ -67,3 +67,13 @@ def _edit(path: Path, old: str, new: str) -> None:
 def edit():
     """edit(path, old, new): replace exactly one occurrence of `old` (fails loudly if the anchor moved)."""
     return _edit
+
+
+@pytest.fixture(scope="module")
+def emulator_url():
+    """An empty emulator for a module's plans (the provider reads and writes its records there)."""
+    from emulator import Store, serve_in_thread
+
+    url, stop = serve_in_thread(Store())
+    yield url
+    stop()

@@ -20,7 +20,6 @@ import re
 import pytest
 
 from autoscaler.tick import MAX_TICK_BYTES, parse_tick
-from emulator import Store, serve_in_thread
 from infra.tfrun import copy_tree
 
 INTERVALS = [5, 10, 15, 20, 30, 60, 120, 180, 240, 360, 720, 1440]  # variables.tf: reconcile.interval_minutes
@@ -163,13 +162,6 @@ def test_the_cron_validator_expands_fire_times():
 
 
 # --- Real Terraform. ------------------------------------------------------------------------------------------------
-@pytest.fixture(scope="module")
-def emulator_url():
-    url, stop = serve_in_thread(Store())
-    yield url
-    stop()
-
-
 @pytest.fixture(scope="module")
 def root(terraform, tmp_path_factory):
     work = tmp_path_factory.mktemp("schedules")

@@ -12,15 +12,7 @@ import shutil
 
 import pytest
 
-from emulator import Store, serve_in_thread
 from infra.tfrun import copy_tree
-
-
-@pytest.fixture(scope="module")
-def emulator_url():
-    url, stop = serve_in_thread(Store())
-    yield url
-    stop()
 
 
 @pytest.fixture(scope="module")

@@ -16,12 +16,13 @@ API (also for a periodic reconcile tick, which has no alarm that fired):
 
     template = AlarmTemplate.of(alarm)       # or AlarmTemplate(compartment_id, metric_compartment_id, (topic,))
     wanted = wanted_alarms(capacity, policy)  # every owned alarm of every signal at this capacity
-    states = converge(gateway, template, deployment_id, wanted, generation, settings)
-    # -> {"model_deployment_low_cpu": "created" | "exists" | "exists, threshold now 27%" | "deleted" | "absent", ...}
+    states = converge(gateway, template, deployment_id, wanted, generation(capacity, last_change), settings)
+    # -> {"model_deployment_low_cpu": CREATED | "exists" | "exists, threshold now 27%" | "deleted" | "absent", ...}
 
-`generation` names the capacity and the last change (`f"{capacity}|{last_change}"`): concurrent invocations that
-saw the same deployment derive the same retry token and OCI answers their creates with one alarm. Converge only a
+`generation(capacity, last_change)` names the capacity and the last change: concurrent invocations that saw the
+same deployment derive the same retry token and OCI answers their creates with one alarm. Converge only a
 deployment that `policy.steady(state)` says is ACTIVE on a fixed size (its capacity is then the one to follow).
+converge_one says how writers that race each other stay correct (etags, reading before one's own update).
 """
 
 from __future__ import annotations
@@ -86,6 +87,12 @@ class Wanted:
     @property
     def title(self) -> str:
         return (HIGH_TITLE if self.direction == "up" else LOW_TITLE)[self.metric]
+
+
+def generation(capacity, last_change: float | None) -> str:
+    """What a create's retry token names besides the alarm: the capacity and the change that set it, the time at
+    the state tags' precision, so that the invocation that made the change and a redelivery reading its tags agree."""
+    return f"{capacity}|{'none' if last_change is None else f'{last_change:.3f}'}"
 
 
 def owned_alarm_name(title: str, deployment_id: str) -> str:

@@ -57,6 +57,7 @@ from .owned_alarms import (
     alarm_details,
     converge_held,
     converge_one,
+    generation,
     owned_alarm_name,
     owned_titles,
     wanted_alarms,
@@ -444,12 +445,12 @@ def _act(work: _Work, settings: Settings, gateway, now: float, key: str, index: 
     names = {want.title: owned_alarm_name(want.title, state.id) for want in wanted}
     outcome.alarms = {} if wanted else None
     if work.target is None:
-        generation = f"{state.capacity}|{_last_change(state)}"
+        created_for = generation(state.capacity, _last_change(state))
         still = _Unchanged(gateway, listed)
         for want in wanted:
             existing = index.owned(state.id, names[want.title])
             outcome.alarms[want.title] = converge_one(
-                gateway, template, state.id, want, generation, settings, existing, still
+                gateway, template, state.id, want, created_for, settings, existing, still
             )
         if any(wrote(result) for result in outcome.alarms.values()):
             outcome.status = "repaired"
@@ -482,7 +483,7 @@ def _act(work: _Work, settings: Settings, gateway, now: float, key: str, index: 
     for want in wanted:
         existing, known = before[want.title]
         outcome.alarms[want.title] = converge_held(
-            gateway, template, state.id, want, f"{work.target}|{now}", settings, existing, known, latest
+            gateway, template, state.id, want, generation(work.target, now), settings, existing, known, latest
         )
 
 

@@ -34,6 +34,7 @@ from .owned_alarms import (
     Wanted,
     converge_held,
     converge_one,
+    generation,
     owned_alarm_name,
     request_alarms,
     wanted_alarms,
@@ -189,21 +190,21 @@ def _handle_target(message, target: Target, alarm, settings, gateway, now, outco
         if applied.note:
             outcome.reason += f" ({applied.note})"
         outcome.status = "applied"
-        generation = f"{capacity}|{now}"
+        created_for = generation(capacity, now)
         latest = _latest(gateway, target.deployment_id, applied.writer)
         for want in wants:
             listed, known = before[want.title]
             results[want.title] = converge_held(
-                gateway, template, target.deployment_id, want, generation, settings, listed, known, latest
+                gateway, template, target.deployment_id, want, created_for, settings, listed, known, latest
             )
     else:
-        generation = f"{capacity}|{last_change}"
+        created_for = generation(capacity, last_change)
         still = _unchanged(gateway, deployment)  # the alarms are written only if the deployment is still as read
         try:
             for want in wants:
                 listed, known = _fired_as_listed(alarm, want, target.deployment_id)
                 results[want.title] = converge_one(
-                    gateway, template, target.deployment_id, want, generation, settings, listed, still, known
+                    gateway, template, target.deployment_id, want, created_for, settings, listed, still, known
                 )
         except Conflict as conflict:
             outcome.status = "conflict"
