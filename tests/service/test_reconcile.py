@@ -13,8 +13,6 @@ from __future__ import annotations
 import threading
 from datetime import UTC, datetime
 
-import pytest
-
 from autoscaler.oci_gateway import OciGateway
 from autoscaler.reconcile import reconcile, tick_key
 from autoscaler.tick import ReconcileRequest
@@ -25,18 +23,6 @@ from tests.service.test_service import WRITES, low_message, writes
 T0 = 1_763_900_030.0  # the sample alarms' time (+30 s)
 NATIVE = "ocid1.datasciencemodeldeployment.oc1.iad.native"
 GONE = "ocid1.datasciencemodeldeployment.oc1.iad.gone"
-
-
-@pytest.fixture
-def tick(fake_oci, env):
-    """reconcile() with the real gateway over the fakes; returns {deployment id: outcome dict}."""
-
-    def invoke(now: float = T0, request: ReconcileRequest | None = None, **config) -> dict:
-        settings = env(**config)
-        gateway = OciGateway.from_settings(settings)
-        return {o.deployment_id: o.as_dict() for o in reconcile(request, settings, gateway, now)}
-
-    return invoke
 
 
 def reseed(store, seed, deployment_id=DEMO1, count=None, tags=None, drop_alarms=()):

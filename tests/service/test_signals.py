@@ -10,7 +10,6 @@ import pytest
 from autoscaler.constants import OWNER_TAG
 from autoscaler.oci_gateway import OciGateway
 from tests.conftest import DEMO, DEMO1, alarm_message, capacity, deployment, owned_low_alarms
-from tests.service.test_reconcile import tick  # noqa: F401 (a fixture)
 from tests.service.test_service import T0, writes
 
 GPU1 = "ocid1.datasciencemodeldeployment.oc1.iad.gpu1"
