@@ -38,13 +38,22 @@ class BudgetSpent(Exception):
 
 
 class Governor:
-    """At most `rate` calls in any one-second window (for a rate below one: one call per 1/rate seconds). With rate
-    None it does not limit, and only retries a 429 patiently until the deadline: the alarm path's use of it (one
-    invocation makes a handful of calls, so it has nothing to pace, but many invocations at once may be throttled)."""
+    """At most `rate` calls in any one-second window (for a rate below one: one call per 1/rate seconds), all before
+    `deadline`. With rate None it does not limit, and only retries a 429 patiently, each call for up to
+    `per_call_seconds` (as the SDK's own total-elapsed-time check): the alarm path's use of it (one invocation makes
+    a handful of calls, so it has nothing to pace, but many invocations at once may be throttled)."""
 
-    def __init__(self, rate: float | None, deadline: float, clock=time.monotonic, sleep=time.sleep):
+    def __init__(
+        self,
+        rate: float | None,
+        deadline: float = math.inf,
+        clock=time.monotonic,
+        sleep=time.sleep,
+        per_call_seconds: float = math.inf,
+    ):
         if rate is not None and not rate > 0:
             raise ValueError("the rate of a governor is > 0 calls a second, or None")
+        self.per_call_seconds = per_call_seconds
         self.per_window = max(1, math.floor(rate)) if rate else 0
         self.window = self.per_window / rate + WINDOW_MARGIN_SECONDS if rate else 0.0
         self.deadline, self._clock, self._sleep = deadline, clock, sleep
@@ -71,6 +80,7 @@ class Governor:
         """The SDK's retry-strategy interface: one governed attempt after another until one answers."""
         failures = 0
         throttles = 0
+        deadline = min(self.deadline, self._clock() + self.per_call_seconds)
         while True:
             self.acquire()
             try:
@@ -89,9 +99,9 @@ class Governor:
                     raise
                 pause = min(BACKOFF_CAP_SECONDS, BACKOFF_BASE_SECONDS * 2 ** (throttles + failures))
                 pause *= random.uniform(0.5, 1.0)
-                if self._clock() + pause > self.deadline:
+                if self._clock() + pause > deadline:
                     if throttled:
-                        raise BudgetSpent("tick budget spent while OCI throttled alarm operations (429)") from None
+                        raise BudgetSpent("budget spent while OCI throttled alarm operations (429)") from None
                     raise
                 if throttled:  # everyone sharing this governor slows down, not just this caller
                     with self._lock:

@@ -84,8 +84,8 @@ def handle_message(message: AlarmMessage, settings: Settings, gateway: OciGatewa
     outcomes = []
     alarms: dict[str, Alarm | None] = {}
     # Many invocations at once may pass the tenancy's 10 alarm operations a second: a 429 is retried with backoff
-    # until the retry budget is spent (governor.py), then the invocation fails and Notifications redelivers.
-    patient = Governor(None, time.monotonic() + settings.retry_budget_seconds)
+    # for up to the retry budget per call (governor.py), then the invocation fails and Notifications redelivers.
+    patient = Governor(None, per_call_seconds=settings.retry_budget_seconds)
     gateway = gateway.governed(patient, patient)
     for target in message.targets():
         started = time.monotonic()
