@@ -306,11 +306,11 @@ def working(ticks: list[dict]) -> int:
 
 
 def report(results: list[dict]) -> str:
-    """bench/FLEET.md's tables from the results."""
+    """bench/fleet_results.md's table from the results."""
     rows = [
-        "| N | compartments | cold: ticks to converge (bound) | first tick: s, alarm ops, peak/s | steady tick: s, calls, "
-        "peak/s | drift 10 %: ticks | tick 429s | alarm path: p50 / p95 / max ms, outcomes | alarm path 429s "
-        "| peak/s all callers | tick RSS MiB |",
+        "| N | compartments | cold: ticks to converge (bound) | first tick: s, alarm ops, peak/s "
+        "| steady tick: s, calls, peak/s | drift 10 %: ticks | tick 429s "
+        "| alarm path: p50 / p95 / max ms, outcomes | alarm path 429s | peak/s all callers | tick RSS MiB |",
         "|---:|---:|---|---|---|---:|---|---|---|---:|---:|",
     ]
     for r in results:
