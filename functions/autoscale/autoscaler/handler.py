@@ -12,7 +12,6 @@ from fdk import response
 
 from .messages import MAX_BODY_BYTES, Rejected, parse_message
 from .oci_gateway import OciGateway
-from .reconcile import reconcile
 from .service import handle_message
 from .settings import ConfigError, Settings, load_settings
 from .tick import parse_tick
@@ -69,6 +68,8 @@ def handle(ctx, data):
 def _reconcile(ctx, tick, settings: Settings, call_id, started: float):
     """A reconcile tick: one line per managed deployment, then a summary line. Always 200: the scheduler's
     invocation is detached (nobody reads the reply or retries it); the next tick is the retry."""
+    from .reconcile import reconcile  # only a tick needs it: not on every alarm's cold start (bench/coldstart.py)
+
     outcomes = reconcile(tick, settings, gateway_for(settings, "tick"), time.time())
     lines = [{"call_id": call_id, **outcome.as_dict()} for outcome in outcomes]
     for line in lines:
