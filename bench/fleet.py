@@ -283,14 +283,14 @@ def bound(size: int, rate: float) -> int:
     return math.ceil(size / (rate * BUDGET_SECONDS)) + 1
 
 
-def measure(size: int, compartments: int, rate: float) -> dict:
+def measure(size: int, compartments: int, rate: float, phases: tuple[str, ...] = ("steady", "drift")) -> dict:
     seed = fleet_seed(size, compartments)
     print(f"== N = {size}, {compartments} compartment(s), {rate} alarm ops/s")
     if size <= 1000:
-        result = real_time(seed, compartments, rate, ("cold", "steady", "drift"))
+        result = real_time(seed, compartments, rate, ("cold", *phases))
     else:
         cold, converged = virtual_cold(seed, compartments, rate)
-        result = {"cold": cold, **real_time(drift_free(converged), compartments, rate, ("steady", "drift"))}
+        result = {"cold": cold, **real_time(drift_free(converged), compartments, rate, phases)}
     result["cold"]["bound"] = bound(size, rate)
     return {"size": size, "compartments": compartments, **result}
 
@@ -314,10 +314,10 @@ def report(results: list[dict]) -> str:
         "|---:|---:|---|---|---|---:|---|---|---|---:|---:|",
     ]
     for r in results:
-        cold, steady, drifted = r["cold"], r["steady"]["ticks"][0], r["drift"]
-        cold_ticks, drift_ticks = working(cold["ticks"]), working(drifted["ticks"])
+        cold, steady, drifted = r["cold"], r["steady"]["ticks"][0], r.get("drift", {"ticks": []})
+        cold_ticks, drift_ticks = working(cold["ticks"]), working(drifted["ticks"]) if drifted["ticks"] else "-"
         first = cold["ticks"][0]
-        ticks = [t for phase in ("cold", "steady", "drift") for t in r[phase]["ticks"]]
+        ticks = [t for phase in ("cold", "steady", "drift") for t in r.get(phase, {"ticks": []})["ticks"]]
         tick_429 = sum(sum(t["throttled_tick"].values()) for t in ticks)
         alarm_429 = sum(sum(t["throttled_alarm_path"].values()) for t in ticks if t.get("throttled_alarm_path"))
         peak_all = max(t["peak_alarm_ops_1s_all_callers"] for t in ticks)
@@ -361,11 +361,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--layouts", default="1,10", help="compartments the fleet is spread over")
     parser.add_argument("--rate", type=float, default=3.0, help="AUTOSCALE_ALARM_OPS_PER_SECOND")
     parser.add_argument("--out", type=Path, default=ROOT / "bench" / "fleet_results.json")
+    parser.add_argument("--phases", default="steady,drift", help="after the cold one: steady, drift or both")
+    parser.add_argument("--append", action="store_true", help="add to the results in --out")
     args = parser.parse_args(argv)
-    results = []
+    results = json.loads(args.out.read_text()) if args.append and args.out.exists() else []
     for size in (int(s) for s in args.sizes.split(",")):
         for layout in (int(c) for c in args.layouts.split(",")):
-            results.append(measure(size, layout, args.rate))
+            results.append(measure(size, layout, args.rate, tuple(args.phases.split(","))))
             args.out.write_text(json.dumps(results, indent=1))
             args.out.with_suffix(".md").write_text(report(results))
     print(report(results))
