@@ -36,6 +36,7 @@ import time
 from collections import Counter
 from pathlib import Path
 
+from bench.sim import VirtualClock
 from demo.stack import Stack
 from emulator.limits import peak_rate
 from emulator.rules import ALARM_OPERATIONS
@@ -225,17 +226,6 @@ def real_time(seed: dict, compartments: int, rate: float, phases: tuple[str, ...
     return results
 
 
-class VirtualClock:
-    def __init__(self, start: float = 1000.0):
-        self.now = start
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += max(0.0, seconds)
-
-
 def virtual_cold(seed: dict, compartments: int, rate: float) -> tuple[dict, dict]:
     """Cold convergence in-process on a virtual clock: (figures, the converged state as a seed)."""
     from autoscaler.oci_gateway import OciGateway
@@ -243,7 +233,7 @@ def virtual_cold(seed: dict, compartments: int, rate: float) -> tuple[dict, dict
     from autoscaler.settings import load_settings
     from emulator import Limits, Store, serve_in_thread
 
-    clock = VirtualClock()
+    clock = VirtualClock(1000.0)
     store, limits = Store(), Limits(clock=clock)
     store.load(seed)
     url, stop = serve_in_thread(store, limits=limits)

@@ -95,6 +95,10 @@ class VirtualClock:
     def __call__(self) -> float:
         return self.now
 
+    def sleep(self, seconds: float) -> None:
+        """Time passes only when someone waits (bench/fleet.py gives it to the tick's governor)."""
+        self.now += max(0.0, seconds)
+
 
 def ocpus(capacity: Capacity) -> float:
     return capacity.instance_count * capacity.shape.size[0]
