@@ -150,9 +150,9 @@ class AlarmIndex:
 
 @dataclass
 class _Work:
-    """One managed deployment's plan (or one orphan's cleanup), made from the listings alone (no calls)."""
+    """One managed deployment's plan, made from the listings alone (no calls)."""
 
-    deployment: Deployment | None
+    deployment: Deployment
     outcome: ReconcileOutcome
     policy: object = None
     floor: plan.Floor | None = None
@@ -318,10 +318,12 @@ def _forecast(works: list[_Work], deployments: dict[str, Deployment], settings: 
     for work in works:
         if work.policy is not None and work.policy.predict and plan.sizes_instances(work.policy):
             asking.setdefault(work.deployment.state.compartment_id, []).append(work)
+    listed: dict[str, list[str]] = {}  # every deployment of each compartment: the streams its history may hold
+    for deployment_id, deployment in deployments.items():
+        listed.setdefault(deployment.state.compartment_id, []).append(deployment_id)
     for compartment, members in asking.items():
-        everyone = [d for d, md in deployments.items() if md.state.compartment_id == compartment]
         try:
-            history = read_history(gateway, compartment, now, settings.history_days, everyone)
+            history = read_history(gateway, compartment, now, settings.history_days, listed[compartment])
             note = None
         except Exception as error:
             history, note = {}, f"stays out: CPU history not readable ({_kind(error)})"
