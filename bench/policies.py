@@ -196,13 +196,14 @@ class Sample2022(Controller):
     repeat PT5M, grouped messages; each actionable message moves one instance (CPU) or one shape rung (memory);
     no cooldown. A message that arrives while the deployment is UPDATING fails (409) and is dropped."""
 
-    name = "2022"
+    def __init__(self, name: str = "2022", high: float = 80, low: float = 10):
+        self.name, self.high, self.low = name, high, low
 
     def alarms(self, md_id: str) -> list[dict]:
         out = []
         for title in (HIGH_CPU, LOW_CPU, HIGH_MEM, LOW_MEM):  # the sample's four alarms (CPU and memory only)
             metric, direction = ROUTES[title]
-            op, threshold = (">", 80) if direction == "up" else ("<", 10)
+            op, threshold = (">", f"{self.high:g}") if direction == "up" else ("<", f"{self.low:g}")
             query = f'{METRICS[metric]}[5m]{{resourceId = "{md_id}"}}.mean() {op} {threshold}'
             out.append(alarm(md_id, title, title, query, "PT1M", "PT5M", owned=False))
         return out
@@ -351,3 +352,116 @@ class Oracle(Controller):
                 continue
             if apply(self.sim.store, md_id, self.options[best]):
                 self.acted = True
+
+
+class TargetTracking(Controller):
+    """Target tracking on the deployment's mean CPU utilization, horizontal only, in the two forms users run.
+
+    Both compute desired = ceil(current × metric / target) (clamped to the instance limits) from the same metric
+    the alarms read: `CpuUtilization[1m]{resourceId = ...}.grouping().mean()` over the minute that ends the
+    evaluation slack before now (3 min, OCI's default; SimConfig.evaluation_slack_seconds). They act at the top of
+    each minute while the deployment is ACTIVE.
+
+    - `hpa`: the Kubernetes HorizontalPodAutoscaler's algorithm ("Horizontal Pod Autoscaling", kubernetes.io):
+      no change while |metric / target - 1| <= tolerance (default 0.1, `--horizontal-pod-autoscaler-tolerance`;
+      configurable per HPA since 1.33, KEP-4951); scale-down takes the highest recommendation of the
+      stabilization window (`behavior.scaleDown.stabilizationWindowSeconds`, default 300); scale-up is immediate
+      (default scaleUp stabilization 0; its rate policies, 100 % or 4 pods per 15 s, never bind at 1-4 instances).
+    - `sagemaker`: Application Auto Scaling target tracking as SageMaker endpoint variants get it ("Target tracking
+      scaling policies for Application Auto Scaling": it scales out proportionally as fast as it can and scales in
+      more gradually): a scale-out alarm of 3 consecutive 1-minute datapoints above the target and a scale-in alarm of
+      15 consecutive ones below 90 % of it (the alarms Application Auto Scaling creates; their periods are not an API
+      parameter, so these are as observed in CloudWatch, not documented values); ScaleOutCooldown and ScaleInCooldown
+      default 300 s for SageMaker endpoint variants (aws_cdk.aws_applicationautoscaling.BaseTargetTrackingProps),
+      counted from the activity's completion; a scale-out ends a scale-in cooldown.
+    """
+
+    def __init__(
+        self,
+        name: str = "hpa",
+        form: str = "hpa",
+        target: float = 60.0,
+        tolerance: float = 0.1,
+        window: float = 300.0,
+        out_cooldown: float = 300.0,
+        in_cooldown: float = 300.0,
+    ):
+        if form not in ("hpa", "sagemaker"):
+            raise ValueError(f"unknown target-tracking form {form!r}")
+        self.name, self.form, self.target, self.tolerance, self.window = name, form, target, tolerance, window
+        self.out_cooldown, self.in_cooldown = out_cooldown, in_cooldown
+        self.state: dict[str, dict] = {}
+
+    def _metric(self, md_id: str, now: float) -> float | None:
+        from emulator.monitoring import parse_query
+
+        query = parse_query(f'CpuUtilization[1m]{{resourceId = "{md_id}"}}.grouping().mean()')
+        values = self.sim.monitoring.stream_values(
+            COMPARTMENT, NAMESPACE, query, now - 60 * self.sim.config.slack_minutes
+        )
+        return next(iter(values.values()))[1] if values else None
+
+    def tick(self, minute: int, now: float) -> None:
+        config = self.sim.config
+        for md_id in self.sim.ids:
+            s = self.state.setdefault(md_id, {"recent": [], "readings": [], "done": {}, "busy": False})
+            body, _ = self.sim.store.get_model_deployment(md_id)
+            active = body["lifecycleState"] == "ACTIVE"
+            if s["busy"] and active:  # the last activity completed during the last minute
+                s["done"][s["busy"]] = now
+                if s["busy"] == "out":
+                    s["done"].pop("in", None)
+                s["busy"] = False
+            metric = self._metric(md_id, now)
+            current = read_capacity(body)
+            count = current.instance_count
+            if metric is None:
+                continue
+            desired = max(config.min_instances, min(config.max_instances, int(np.ceil(count * metric / self.target))))
+            if self.form == "hpa":
+                if abs(metric / self.target - 1) <= self.tolerance:
+                    desired = count
+                s["recent"] = [(t, d) for t, d in s["recent"] if t > now - self.window] + [(now, desired)]
+                if desired < count:
+                    desired = min(count, max(d for _, d in s["recent"]))
+            else:
+                s["readings"] = (s["readings"] + [metric])[-15:]
+                high = len(s["readings"]) >= 3 and all(v > self.target for v in s["readings"][-3:])
+                low = len(s["readings"]) >= 15 and all(v < 0.9 * self.target for v in s["readings"])
+                if desired > count and not (high and now - s["done"].get("out", -1e12) >= self.out_cooldown):
+                    desired = count
+                if desired < count and not (low and now - s["done"].get("in", -1e12) >= self.in_cooldown):
+                    desired = count
+            if not active or desired == count:
+                continue
+            if apply(self.sim.store, md_id, replace(current, instance_count=desired)):
+                s["busy"] = "out" if desired > count else "in"
+                s["readings"] = []
+                self.acted = True
+
+
+# The rivals' settings users would tune, one grid per rival (bench/tune.py picks one per k on seeds 0-4).
+# Native's three named variants are points of its grid.
+GRIDS = {
+    "2022": [dict(high=h, low=lo) for h in (70, 80, 90) for lo in (10, 20)],
+    "native": [dict(out=o, **{"in": i}) for o in (60, 70, 80) for i in (20, 25, 30)],
+    "hpa": [dict(target=t, window=w) for t in (40, 50, 60, 70, 80) for w in (300, 900)],
+    "sagemaker": [dict(target=t, in_cooldown=c) for t in (40, 50, 60, 70, 80) for c in (300, 900)],
+}
+
+
+def setting_name(rival: str, setting: dict) -> str:
+    return f"{rival}:" + ";".join(f"{k}={v:g}" for k, v in setting.items())
+
+
+def rival(policy: str) -> Controller:
+    """A rival from its name: `2022`, `native`, `hpa`, `sagemaker`, optionally `:key=value;...` (GRIDS' keys)."""
+    family, _, spec = policy.partition(":")
+    values = {k: float(v) for k, _, v in (item.partition("=") for item in filter(None, spec.split(";")))}
+    if family == "2022":
+        return Sample2022(policy, **values)
+    if family == "native":
+        return Native(policy, out_threshold=values.get("out", 70.0), in_threshold=values.get("in", 30.0))
+    if family in ("hpa", "sagemaker"):
+        return TargetTracking(policy, family, **values)
+    raise ValueError(f"unknown rival {policy!r}")

@@ -44,13 +44,25 @@ class Score:
     late_violation_minutes: int | None = None
     # Oversized starts: minutes until the billed OCPUs first fall to what the user's start would have had.
     time_to_size: float | None = None
+    severity: float = 0.0  # Σ over violation minutes of the hottest instance's utilization ÷ the SLO
+    minutes: int = 0  # the trace's length
+    # The exact optimum's figures for the case (only on the `exact` policy's score): optimum.Bounds as a dict.
+    bounds: dict | None = None
 
 
 def score(
-    policy: str, case, series: Series, slo: float, wall_seconds: float = 0.0, sized_ocpus: float | None = None
+    policy: str,
+    case,
+    series: Series,
+    slo: float,
+    wall_seconds: float = 0.0,
+    sized_ocpus: float | None = None,
+    bounds=None,
 ) -> Score:
-    """`sized_ocpus`: for an oversized start, the OCPUs of the capacity a user would have created."""
+    """`sized_ocpus`: for an oversized start, the OCPUs of the capacity a user would have created. `bounds`: the
+    case's optimum.Bounds, kept on the score of the exact policy."""
     over = [c > slo or m > slo for c, m in zip(series.cpu, series.mem, strict=True)]
+    hot = [max(c, m) for c, m in zip(series.cpu, series.mem, strict=True)]
     first = 1440 * (first_busy_day(series.trace.params) + 1)
     return Score(
         policy=policy,
@@ -68,7 +80,20 @@ def score(
         wall_seconds=wall_seconds,
         late_violation_minutes=sum(over[first:]),
         time_to_size=None if sized_ocpus is None else time_to_size(series.billed_ocpus, sized_ocpus),
+        severity=sum(h / slo for h, o in zip(hot, over, strict=True) if o),
+        minutes=len(over),
+        bounds=None if bounds is None else _bounds_dict(bounds),
     )
+
+
+def _bounds_dict(bounds) -> dict:
+    return {
+        "ocpu_hours": bounds.ocpu_hours,
+        "violation_minutes": bounds.violation_minutes,
+        "minutes": bounds.minutes,
+        "exact": {str(k): v for k, v in bounds.exact.items()},
+        "exact_severity": {str(k): v for k, v in bounds.exact_severity.items()},
+    }
 
 
 def first_busy_day(params: dict | None) -> int:

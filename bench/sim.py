@@ -76,6 +76,9 @@ class SimConfig:
     ladder: tuple[Shape, ...] = LADDER
     seed: int = 7  # update-duration draws (the same for every policy)
     weights: tuple[float, ...] | None = None  # explicit instance slot weights (tests); None: drawn per deployment
+    # A shape change replaces every instance. False: bill the larger of the old and new sets while UPDATING;
+    # True: bill both (OCI documents neither; both sets may run while the new one boots).
+    bill_both_sets: bool = False
 
     def update_time(self, kind: str) -> tuple[float, float]:
         return dict(self.update_minutes)[kind]
@@ -102,6 +105,13 @@ class VirtualClock:
 
 def ocpus(capacity: Capacity) -> float:
     return capacity.instance_count * capacity.shape.size[0]
+
+
+def billed(serving: Capacity, configured: Capacity, config: SimConfig) -> float:
+    """OCPUs billed in a minute: while UPDATING the old capacity serves and the new one is configured."""
+    if config.bill_both_sets and serving.shape != configured.shape:
+        return ocpus(serving) + ocpus(configured)
+    return max(ocpus(serving), ocpus(configured))
 
 
 def slot_weights(trace_name: str, config: SimConfig) -> np.ndarray:
@@ -301,10 +311,14 @@ class BenchStore(Store):
             return answer
 
     def _minutes(self, md_id: str, kind: str) -> float:
-        mean, jitter = self.config.update_time(kind)
-        minute = int((self.clock() - self.start) // 60)
-        digest = hashlib.sha256(f"{self.config.seed}:{md_id}:{minute}:{kind}".encode()).digest()
-        return mean + jitter * (2 * int.from_bytes(digest[:8], "little") / 2**64 - 1)
+        return update_minutes(self.config, md_id, int((self.clock() - self.start) // 60), kind)
+
+
+def update_minutes(config: SimConfig, md_id: str, minute: int, kind: str) -> float:
+    """How long an update of `kind` made during `minute` keeps the deployment UPDATING (the same for every policy)."""
+    mean, jitter = config.update_time(kind)
+    digest = hashlib.sha256(f"{config.seed}:{md_id}:{minute}:{kind}".encode()).digest()
+    return mean + jitter * (2 * int.from_bytes(digest[:8], "little") / 2**64 - 1)
 
 
 @dataclass
@@ -485,4 +499,4 @@ class Simulation:
         series.unserved.append(unserved)
         serving_ocpus = ocpus(serving)
         series.serving_ocpus.append(serving_ocpus)
-        series.billed_ocpus.append(max(serving_ocpus, ocpus(d.configured)))
+        series.billed_ocpus.append(billed(serving, d.configured, config))

@@ -16,8 +16,8 @@ import time
 from dataclasses import dataclass
 from multiprocessing import get_context
 
-from bench import traces
-from bench.policies import NATIVE_VARIANTS, Native, Oracle, Ours, Sample2022
+from bench import optimum, traces
+from bench.policies import GRIDS, NATIVE_VARIANTS, Native, Oracle, Ours, Sample2022, rival
 from bench.report import score
 from bench.sim import STARTS, SimConfig, Simulation, ocpus, serves
 
@@ -99,6 +99,8 @@ def controller(policy: str, transport: str):
     named as given."""
     if policy == "2022":
         return Sample2022()
+    if policy.partition(":")[0] in GRIDS:
+        return rival(policy)
     if policy in NATIVE_VARIANTS:
         return Native(policy, **NATIVE_VARIANTS[policy])
     if policy == "oracle":
@@ -133,10 +135,16 @@ def run_task(task: Task):
     """One policy on one case (in a worker process): (task, score, series if kept, invocation records)."""
     trace = task.case.trace()
     start = STARTS[task.case.start](trace, task.config)
-    run = Simulation([trace], controller(task.policy, task.transport), task.config, [start]).run()
+    bounds = None
+    if task.policy == optimum.NAME:  # the exact optimum: solved, then played through the simulator like any policy
+        bounds, plan = optimum.solve_case(trace, task.config, start)
+        policy = optimum.Replay(plan)
+    else:
+        policy = controller(task.policy, task.transport)
+    run = Simulation([trace], policy, task.config, [start]).run()
     [series] = run.series.values()
     sized = ocpus(STARTS["user"](trace, task.config)) if task.case.start == "large" else None
-    result = score(task.policy, task.case, series, task.config.slo, run.wall_seconds, sized)
+    result = score(task.policy, task.case, series, task.config.slo, run.wall_seconds, sized, bounds)
     invocations = [
         (i["type"], len(i["calls"]), i["seconds"], [o["status"] for o in i["outcomes"]]) for i in run.invocations
     ]
