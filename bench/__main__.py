@@ -1,15 +1,16 @@
-"""`make bench`: every policy on every case (trace family x seed x start) in closed loop, over both cores; the
-verdicts, the tables, the Pareto plots; the function's micro-benchmarks and run-time scaling.
+"""`make bench`: every policy on held-out cases (trace family x seed x start) in closed loop, over both cores,
+priced against the exact optimum; the tables, the plots; the function's micro-benchmarks and run-time scaling.
 
-    python -m bench [--quick] [--seeds 5] [--days 7] [--families a,b] [--policies p,q] [--jobs N]
-                    [--update-minutes out=10:2,in=5:1,shape=15:3] [--slack SECONDS] [--delivery-delay SECONDS]
-                    [--imbalance 0.1] [--warmup-minutes 1] [--warmup-share 0.25] [--seed 7] [--slo 90]
-                    [--transport fakes|http] [--out bench] [--noise]
+    python -m bench [--quick] [--seeds 3] [--first-seed 1000] [--days 5] [--families a,b] [--policies p,q]
+                    [--update-scale 2] [--update-minutes out=10:2,in=5:1,shape=15:3] [--bill-both-sets]
+                    [--min-instances 2] [--slack SECONDS] [--delivery-delay SECONDS] [--imbalance 0.1]
+                    [--warmup-minutes 1] [--warmup-share 0.25] [--seed 7] [--slo 90] [--transport fakes|http]
+                    [--out bench] [--reuse FILE] [--noise]
 
-Writes <out>/results.md, <out>/plots/pareto.png and <out>/plots/<example>.png, and (a full run into bench/)
-the generated sections of bench/README.md. --quick: one day, one seed, no plots, micro-benchmarks or scaling
-runs (what the tests use). --noise: every policy twice, with update-duration draws 7 and 8, to measure the band
-within which two results are a tie.
+The policies: `ours` (the function's defaults), `exact` (the clairvoyant optimum's schedule, bench/optimum.py)
+and every rival at the settings bench/tune.py froze per k (bench/frozen.json). Seeds start at 1000: never used in
+tuning. Writes <out>/results.md and <out>/plots/; a full run into bench/ also the generated sections of
+bench/README.md. --quick: one day, one seed, no plots, micro-benchmarks or scaling runs (what the tests use).
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import time
 from dataclasses import asdict, replace
 from pathlib import Path
 
-from bench import micro, report, suite, traces
+from bench import micro, optimum, priced, report, suite, traces
 from bench.policies import Ours, terraform_defaults
 from bench.sim import SimConfig, Simulation
 
@@ -35,13 +36,16 @@ HERE = Path(__file__).resolve().parent
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one day, one seed, no plots/micro/scaling")
-    parser.add_argument("--seeds", type=int, default=None, help="seeds per family (default 5; --quick 1)")
-    parser.add_argument("--first-seed", type=int, default=0, help="held-out seeds: start the families here")
+    parser.add_argument("--seeds", type=int, default=None, help="seeds per family (default 3; --quick 1)")
+    parser.add_argument("--first-seed", type=int, default=1000, help="the first seed (0-4: the tuning seeds)")
     parser.add_argument(
         "--days", type=float, default=None, help="every trace's length (default 5, weekly and examples 7; --quick 1)"
     )
     parser.add_argument("--families", default=None, help="comma-separated families (default: all)")
-    parser.add_argument("--policies", default=",".join(suite.DEFAULT_POLICIES), help="comma-separated; ours:KEY=V")
+    parser.add_argument("--policies", default=None, help="comma-separated; ours:KEY=V (default: ours, exact, frozen)")
+    parser.add_argument("--update-scale", type=float, default=1.0, help="multiply every update time (0.5, 2)")
+    parser.add_argument("--bill-both-sets", action="store_true", help="a shape change bills old and new sets")
+    parser.add_argument("--min-instances", type=int, default=1)
     parser.add_argument("--jobs", type=int, default=None, help="processes (default: the CPUs available)")
     parser.add_argument("--transport", choices=("http", "fakes"), default="fakes")
     parser.add_argument("--slo", type=float, default=90.0)
@@ -69,7 +73,13 @@ def sim_config(args) -> SimConfig:
         warmup_minutes=args.warmup_minutes,
         warmup_share=args.warmup_share,
         seed=args.seed,
+        bill_both_sets=args.bill_both_sets,
+        min_instances=args.min_instances,
     )
+    if args.update_scale != 1:
+        config = config.with_update_minutes(
+            **{k: (m * args.update_scale, j * args.update_scale) for k, (m, j) in config.update_minutes}
+        )
     kinds = {}
     for item in filter(None, args.update_minutes.split(",")):
         kind, _, value = item.partition("=")
@@ -81,11 +91,13 @@ def sim_config(args) -> SimConfig:
 def main(argv: list[str] | None = None) -> str:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     started = time.perf_counter()
-    seeds = args.seeds or (1 if args.quick else 5)
+    seeds = args.seeds or (1 if args.quick else 3)
     days = args.days or (1.0 if args.quick else None)
     config = sim_config(args)
     families = args.families.split(",") if args.families else None
-    policies = args.policies.split(",")
+    frozen = priced.load_frozen()
+    policies = args.policies.split(",") if args.policies else default_policies(frozen)
+    key = cache_key(config, days)
     cases = suite.cases(seeds, days, families, config=config, first=args.first_seed)
     say = (lambda *a, **k: None) if args.quiet else print
 
@@ -93,7 +105,7 @@ def main(argv: list[str] | None = None) -> str:
         if done % 25 == 0 or done == total:
             say(f"  {done}/{total} runs, {seconds:.0f} s", file=sys.stderr)
         if args.reuse and done % 50 == 0 and not args.noise:  # keep what is done if the run is stopped
-            _save_cache(args.reuse, config, days, {(r.policy, r.case): r for _, r, _, _ in results})
+            save_cache(args.reuse, key, {(r.policy, r.case): r for _, r, _, _ in results})
 
     if args.noise:
         text = noise(cases, policies, config, args, progress)
@@ -106,31 +118,31 @@ def main(argv: list[str] | None = None) -> str:
         for case in cases
         for policy in policies
     ]
-    for policy in policies:
+    for policy in set(policies) - {optimum.NAME}:
         suite.controller(policy, args.transport)  # an unknown policy fails here, not after the runs
-    cache = _load_cache(args.reuse, config, days)
+    cache = load_cache(args.reuse, key)
     results = []
     try:
         suite.run_all([t for t in tasks if (t.policy, t.case.name) not in cache], args.jobs, progress, results)
     finally:  # an interrupted run still keeps what it finished
-        _save_cache(args.reuse, config, days, {**cache, **{(r.policy, r.case): r for _, r, _, _ in results}})
+        save_cache(args.reuse, key, {**cache, **{(r.policy, r.case): r for _, r, _, _ in results}})
     simulated = time.perf_counter() - started
     scores = {**cache, **{(r.policy, r.case): r for _, r, _, _ in results}}
     scores = {(t.policy, t.case.name): scores[(t.policy, t.case.name)] for t in tasks}
     series = {(t.policy, t.case.name): s for t, _, s, _ in results if s is not None}
     params = {t.case.name: _params(t.case) for t in tasks}
-    sections = build_report(scores, policies, params, config, args, days, seeds, cases)
+    sections = build_report(scores, policies, params, config, args, days, seeds, cases, frozen)
     sections.append(invocation_summary(results))
     if plotted:
-        report.pareto(scores, policies, args.out / "plots" / "pareto.png")
+        priced.pareto(scores, policies, args.out / "plots" / "pareto.png")
         for name in traces.GENERATORS:
             runs = {p: series[(p, name)] for p in policies if (p, name) in series}
             if runs:
                 report.timeline(name, runs, config.slo, args.out / "plots" / f"{name}.png")
         sections += [
             "## Plots",
-            "![Pareto: violation minutes against OCPU-hours, per family](plots/pareto.png)\n\nThe named examples "
-            "over time: " + ", ".join(f"[{n}](plots/{n}.png)" for n in traces.GENERATORS),
+            "![Pareto per family: OCPU-hours ÷ the exact optimum's against violation minutes above its own]"
+            "(plots/pareto.png)",
         ]
         figures = micro.measure()
         sections += ["## The function itself", micro.markdown(figures)]
@@ -153,27 +165,45 @@ def main(argv: list[str] | None = None) -> str:
     return text
 
 
-def _cache_key(config: SimConfig, days: float | None) -> str:
-    # The simulator's and the traces' code are part of the key: a changed family or clock must not reuse old runs.
-    code = hashlib.sha256(b"".join((HERE / name).read_bytes() for name in ("traces.py", "sim.py", "policies.py")))
-    return f"{config!r} days={days} terraform={terraform_defaults()!r} code={code.hexdigest()[:16]}"
+ROOT = HERE.parent
 
 
-def _load_cache(path: Path | None, config: SimConfig, days: float) -> dict:
-    """Scores from an earlier run with the same simulator settings (for retuning: the baselines do not change).
-    The function's runs (`ours...`) are never reused: its code may have changed."""
+def _inputs() -> list[Path]:
+    """Every file whose content can change a score: the bench's, the emulator's and the function's code and data,
+    and the Terraform variables ours' alarms are read from. Not the generated results."""
+    files = [p for p in HERE.rglob("*.py")] + [p for p in (HERE / "data").rglob("*") if p.is_file()]
+    files += [p for p in (ROOT / "emulator").rglob("*") if p.is_file() and p.suffix in (".py", ".json")]
+    files += [p for p in (ROOT / "functions" / "autoscale").rglob("*") if p.is_file() and p.suffix in (".py", ".txt")]
+    files.append(ROOT / "infra" / "terraform" / "variables.tf")
+    return sorted(p for p in files if "__pycache__" not in p.parts)
+
+
+def cache_key(config: SimConfig, days: float | None) -> str:
+    import numpy
+
+    code = hashlib.sha256()
+    for path in _inputs():
+        code.update(str(path.relative_to(ROOT)).encode() + b"\0" + path.read_bytes() + b"\0")
+    return (
+        f"{config!r} days={days} python={platform.python_version()} numpy={numpy.__version__} "
+        f"code={code.hexdigest()[:20]}"
+    )
+
+
+def load_cache(path: Path | None, key: str) -> dict:
+    """Scores from an earlier run under the same key: same code, data, settings, Python and numpy. Any policy,
+    ours included, is reused only under the same key."""
     if path is None or not path.exists():
         return {}
-    data = json.loads(path.read_text()).get(_cache_key(config, days), [])
+    data = json.loads(path.read_text()).get(key, [])
     scores = [report.Score(**item) for item in data]
-    return {(s.policy, s.case): s for s in scores if not s.policy.startswith("ours")}
+    return {(s.policy, s.case): s for s in scores}
 
 
-def _save_cache(path: Path | None, config: SimConfig, days: float, scores: dict) -> None:
+def save_cache(path: Path | None, key: str, scores: dict) -> None:
     if path is None:
         return
     data = json.loads(path.read_text()) if path.exists() else {}
-    key = _cache_key(config, days)
     merged = {(s["policy"], s["case"]): s for s in data.get(key, [])}
     merged.update({k: asdict(v) for k, v in scores.items()})
     data[key] = list(merged.values())
@@ -192,16 +222,34 @@ def _params(case: suite.Case) -> str:
     return text if case.start == "user" else f"start {case.start}; {case.source}: {text}"
 
 
-def build_report(scores, policies, params, config, args, days, seeds, cases) -> list[str]:
-    rivals = [p for p in policies if p not in ("oracle",) and not p.startswith("ours")]
-    ours_names = [p for p in policies if p.startswith("ours")]
+def default_policies(frozen: dict) -> list[str]:
+    return ["ours", optimum.NAME, *priced.frozen_policies(frozen)]
+
+
+def build_report(scores, policies, params, config, args, days, seeds, cases, frozen) -> list[str]:
     sections = [_header(config, args, days, seeds, len(cases))]
-    for ours in ours_names:
-        verdicts = report.case_verdicts(scores, ours)
-        fam = report.family_verdicts(scores, verdicts, ours)
-        g = report.goals(verdicts, fam, ours)
-        sections += [f"## Goals: `{ours}`", goals_text(g)]
-        sections += [f"## Verdict per family: `{ours}` against each rival", report.verdict_table(fam, rivals)]
+    below = priced.no_policy_below(scores)
+    for ours in [p for p in policies if p.startswith("ours")]:
+        fig = priced.figures(scores, frozen, ours)
+        if not fig["cases"]:
+            continue
+        severe = priced.figures(scores, frozen, ours, severity=True)
+        sections += [
+            f"## Priced against the exact optimum: `{ours}`",
+            f"{fig['cases']} cases. J_k = OCPU-hours + λ_k × violation minutes, λ_k = k × H0* / T; R_k = J_k / J_k* "
+            "(the exact minimum). Point estimates with paired bootstrap 95 % intervals over cases; each rival at its "
+            "setting frozen for k on seeds 0–4.\n\n" + priced.headline_table(fig, ours),
+            "### Severity-weighted: a violation minute weighs the hottest instance's utilization ÷ the SLO\n\n"
+            + priced.headline_table(severe, ours),
+            "### R_100 per family (median over seeds)\n\n" + priced.family_table(scores, frozen, 100, ours),
+        ]
+    sections += [
+        "## The rivals' frozen settings (bench/tune.py, bench/frozen.json)",
+        priced.frozen_table(frozen),
+        f"Policies scoring below the exact bound (a bug if any): {len(below)}"
+        + (": " + ", ".join(f"{p} on {c} at k={k}" for p, c, k in below[:10]) if below else "."),
+    ]
+    ours_names = [p for p in policies if p.startswith("ours")]
     if len(ours_names) > 1:
         sections += ["## The function's settings compared", report.settings_table(scores, ours_names)]
     if "ours" in policies and suite.NO_TICK in policies:
@@ -218,30 +266,6 @@ def build_report(scores, policies, params, config, args, days, seeds, cases) -> 
         report.full_table(scores, policies),
     ]
     return sections
-
-
-def goals_text(g: dict) -> str:
-    lines = [
-        f"- Cases where the oracle itself dominates both baselines (feasible): {g['counted']} of {g['cases']}; "
-        f"`ours` dominates both (no worse than either on either axis, within the noise band) in {g['wins']} of them "
-        f"({100 * g['wins'] / max(1, g['counted']):.0f} %; goal ≥ 90 %); in all cases: {g['wins_all']} of "
-        f"{g['cases']}.",
-        f"- Families where a rival beats `ours` on both axes in median, beyond the noise band: "
-        f"{', '.join(f'{f} ({r})' for f, r in g['beaten_families']) or 'none'} (goal: none).",
-        f"- `ours` OCPU-hours ÷ oracle's: median {g['vs_oracle_median']:.2f} (goal ≤ 1.10), worst "
-        f"{g['vs_oracle_worst']:.2f} on {g['worst_case']} (goal ≤ 1.5).",
-    ]
-    if g["misses"]:
-        lines.append(
-            "- Feasible cases where `ours` does not dominate both (the baseline, and the axis it is worse on): "
-            + "; ".join(f"{v.case} ({', '.join(v.worse_on)})" for v in g["misses"])
-        )
-    if g["beaten_cases"]:
-        lines.append(
-            "- Cases where a rival is better on both axes: "
-            + "; ".join(f"{v.case} ({', '.join(v.beaten_by)})" for v in g["beaten_cases"])
-        )
-    return "\n".join(lines)
 
 
 def noise(cases, policies, config, args, progress) -> str:
@@ -323,11 +347,8 @@ def update_readme(path: Path, text: str, parts: dict[str, str] | None = None) ->
 
 # The sections of results.md that bench/README.md repeats: (title prefix, generated marker name).
 README_SECTIONS = (
-    ("## Goals: `ours`", "goals"),
-    ("## Verdict per family: `ours`", "verdicts"),
-    ("## The periodic reconcile", "reconcile"),
-    ("## Per family", "families"),
-    ("## Every case: violation", "cases"),
+    ("## Priced against the exact optimum: `ours`", "priced"),
+    ("## The rivals' frozen settings", "frozen"),
     ("## The function itself", "micro"),
     ("## Run time of the closed loop", "runtime"),
 )
@@ -367,7 +388,8 @@ def _header(config: SimConfig, args, days: float | None, seeds: int, n_cases: in
     return (
         "# Autoscaler benchmark: results\n\n"
         f"Generated by `python -m bench{' --quick' if args.quick else ''}` (method: bench/README.md). {n_cases} cases: "
-        f"{len(traces.FAMILIES)} trace families × {seeds} seeds from the capacity a user would create, an oversized "
+        f"{len(traces.FAMILIES)} trace families × {seeds} seeds (from {args.first_seed}) from the capacity a user "
+        "would create, an oversized "
         f"and an undersized start family, and the {len(traces.GENERATORS)} named examples; {length}, one deployment. "
         f"SLO: the hottest instance's CPU and memory ≤ {config.slo:g} %. Updates: {updates} "
         f"(guesses: OCI documents none). Alarms: {slack}, messages {config.delivery_delay_seconds:g} s after "
