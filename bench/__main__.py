@@ -269,38 +269,56 @@ def build_report(scores, policies, params, config, args, days, seeds, cases, fro
 
 
 def noise(cases, policies, config, args, progress) -> str:
-    """Every policy on every case with update draws 7 and 8: the spread between the two is the noise band."""
+    """Every policy on every case in two worlds that differ in everything the cases do not fix: the update-duration
+    draws, the instance slot weights and the alarm delivery delay. How far the figures move between the two is the
+    noise a single run carries (the bootstrap intervals carry the spread over cases)."""
+    other = replace(
+        config,
+        seed=config.seed + 1,
+        weights_seed=config.weights_seed + 1,
+        delivery_delay_seconds=config.delivery_delay_seconds + 15,
+    )
+    worlds = {"A": config, "B": other}
+    policies = sorted(set(policies) | {optimum.NAME})
     tasks = [
-        suite.Task(case, policy, replace(config, seed=seed), args.transport, False)
+        suite.Task(case, policy, world, args.transport, False)
         for case in cases
         for policy in policies
-        if policy != "oracle"
-        for seed in (7, 8)
+        for world in worlds.values()
     ]
     results = suite.run_all(tasks, args.jobs, progress)
-    by = {}
+    scores = {name: {} for name in worlds}
     for task, score, _, _ in results:
-        by.setdefault((task.policy, task.case.name), {})[task.config.seed] = score
-    dv = sorted(abs(a[7].violation_minutes - a[8].violation_minutes) for a in by.values())
-    rel = sorted(
-        abs(a[7].violation_minutes - a[8].violation_minutes) / max(a[7].violation_minutes, a[8].violation_minutes)
-        for a in by.values()
-        if max(a[7].violation_minutes, a[8].violation_minutes) >= 20
-    )
-    dc = sorted(abs(a[7].ocpu_hours / a[8].ocpu_hours - 1) for a in by.values())
-
-    def q(values, p):
-        return values[min(len(values) - 1, int(p / 100 * len(values)))] if values else float("nan")
-
-    text = (
-        f"{len(by)} policy × case pairs ({len(cases)} cases), update-duration draws 7 against 8:\n\n"
-        f"| difference between the two draws | median | p80 | p90 | max |\n|---|---:|---:|---:|---:|\n"
-        f"| violation minutes | {q(dv, 50)} | {q(dv, 80)} | {q(dv, 90)} | {dv[-1]} |\n"
-        f"| violation minutes ÷ the larger (where ≥ 20 min) | {q(rel, 50):.2f} | {q(rel, 80):.2f} | "
-        f"{q(rel, 90):.2f} | {rel[-1] if rel else float('nan'):.2f} |\n"
-        f"| OCPU-hours, relative | {100 * q(dc, 50):.2f} % | {100 * q(dc, 80):.2f} % | {100 * q(dc, 90):.2f} % | "
-        f"{100 * dc[-1]:.2f} % |"
-    )
+        name = "A" if task.config == config else "B"
+        scores[name][(task.policy, task.case.name)] = score
+    frozen = priced.load_frozen()
+    lines = [
+        f"{len(cases)} cases, every policy in world A (update draws {config.seed}, slot weights draw "
+        f"{config.weights_seed}, delivery {config.delivery_delay_seconds:g} s) and world B ({other.seed}, "
+        f"{other.weights_seed}, {other.delivery_delay_seconds:g} s).",
+        "",
+        "| policy | k | median \\|R_k(A) − R_k(B)\\| | p90 | max |",
+        "|---|---:|---:|---:|---:|",
+    ]
+    bounds = {name: priced.bounds_by_case(s) for name, s in scores.items()}
+    for policy in policies:
+        for k in optimum.KS:
+            diffs = sorted(
+                abs(
+                    priced.ratio(scores["A"][(policy, c)], bounds["A"][c], k)
+                    - priced.ratio(scores["B"][(policy, c)], bounds["B"][c], k)
+                )
+                for c in bounds["A"]
+                if (policy, c) in scores["A"] and (policy, c) in scores["B"] and c in bounds["B"]
+            )
+            if diffs:
+                lines.append(
+                    f"| {policy} | {k} | {diffs[len(diffs) // 2]:.3f} | {diffs[int(0.9 * (len(diffs) - 1))]:.3f} | "
+                    f"{diffs[-1]:.3f} |"
+                )
+    for name in worlds:
+        lines += ["", f"World {name}:", "", priced.headline_table(priced.figures(scores[name], frozen))]
+    text = "\n".join(lines)
     print(text)
     return text
 

@@ -79,6 +79,7 @@ class SimConfig:
     # A shape change replaces every instance. False: bill the larger of the old and new sets while UPDATING;
     # True: bill both (OCI documents neither; both sets may run while the new one boots).
     bill_both_sets: bool = False
+    weights_seed: int = 0  # another draw of the instance slot weights (the noise band varies it)
 
     def update_time(self, kind: str) -> tuple[float, float]:
         return dict(self.update_minutes)[kind]
@@ -119,7 +120,8 @@ def slot_weights(trace_name: str, config: SimConfig) -> np.ndarray:
     trace's name (so the same for every policy and every update-duration seed) unless the config gives them."""
     if config.weights is not None:
         return np.array(config.weights, dtype=float)
-    digest = hashlib.sha256(f"weights:{trace_name}".encode()).digest()
+    salt = f"{config.weights_seed}:" if config.weights_seed else ""
+    digest = hashlib.sha256(f"weights:{salt}{trace_name}".encode()).digest()
     rng = np.random.default_rng(int.from_bytes(digest[:8], "little"))
     return 1 + config.imbalance * rng.uniform(-1, 1, max(config.max_instances, 16))
 
