@@ -391,11 +391,15 @@ class TargetTracking(Controller):
         self.name, self.form, self.target, self.tolerance, self.window = name, form, target, tolerance, window
         self.out_cooldown, self.in_cooldown = out_cooldown, in_cooldown
         self.state: dict[str, dict] = {}
+        self._queries: dict[str, object] = {}
 
     def _metric(self, md_id: str, now: float) -> float | None:
         from emulator.monitoring import parse_query
 
-        query = parse_query(f'CpuUtilization[1m]{{resourceId = "{md_id}"}}.grouping().mean()')
+        query = self._queries.get(md_id)
+        if query is None:
+            query = parse_query(f'CpuUtilization[1m]{{resourceId = "{md_id}"}}.grouping().mean()')
+            self._queries[md_id] = query
         values = self.sim.monitoring.stream_values(
             COMPARTMENT, NAMESPACE, query, now - 60 * self.sim.config.slack_minutes
         )
