@@ -23,7 +23,6 @@ from bench.sim import (
     capacities,
     hottest_share,
     ocpus,
-    read_capacity,
     slot_weights,
     update_kind,
     utilization,
@@ -213,10 +212,10 @@ class Sample2022(Controller):
             return None
         title = message["title"]
         md_id = message["alarmMetaData"][0]["dimensions"][0]["resourceId"]
-        body, _ = self.sim.store.get_model_deployment(md_id)
-        if body["lifecycleState"] != "ACTIVE":
+        lifecycle, current = self.sim.store.peek(md_id)
+        if lifecycle != "ACTIVE":
             return None  # the sample's update call fails with 409 and the message is lost
-        current, config = read_capacity(body), self.sim.config
+        config = self.sim.config
         ladder = list(config.ladder)
         target = current
         if title == HIGH_CPU and current.instance_count < config.max_instances:
@@ -263,14 +262,13 @@ class Native(Controller):
     def tick(self, minute: int, now: float) -> None:
         config, status = self.sim.config, self.sim.monitoring.status_of
         for md_id in self.sim.ids:
-            body, _ = self.sim.store.get_model_deployment(md_id)
-            if body["lifecycleState"] != "ACTIVE":
+            lifecycle, current = self.sim.store.peek(md_id)
+            if lifecycle != "ACTIVE":
                 self._active_since[md_id] = now + 60  # becomes ACTIVE during this minute at the latest
                 continue
             if now - self._active_since.get(md_id, -1e12) < self.cooldown:
                 continue
             out_id, in_id = self._ids(md_id)
-            current = read_capacity(body)
             count = current.instance_count
             if status(out_id) == "FIRING":
                 count = min(config.max_instances, count + self.step)
@@ -324,10 +322,9 @@ class Oracle(Controller):
 
     def tick(self, minute: int, now: float) -> None:
         for md_id in self.sim.ids:
-            body, _ = self.sim.store.get_model_deployment(md_id)
-            if body["lifecycleState"] != "ACTIVE":
+            lifecycle, current = self.sim.store.peek(md_id)
+            if lifecycle != "ACTIVE":
                 continue
-            current = read_capacity(body)
             here = self.options.index(current) if current in self.options else None
             reachable = [
                 i
@@ -409,15 +406,14 @@ class TargetTracking(Controller):
         config = self.sim.config
         for md_id in self.sim.ids:
             s = self.state.setdefault(md_id, {"recent": [], "readings": [], "done": {}, "busy": False})
-            body, _ = self.sim.store.get_model_deployment(md_id)
-            active = body["lifecycleState"] == "ACTIVE"
+            lifecycle, current = self.sim.store.peek(md_id)
+            active = lifecycle == "ACTIVE"
             if s["busy"] and active:  # the last activity completed during the last minute
                 s["done"][s["busy"]] = now
                 if s["busy"] == "out":
                     s["done"].pop("in", None)
                 s["busy"] = False
             metric = self._metric(md_id, now)
-            current = read_capacity(body)
             count = current.instance_count
             if metric is None:
                 continue

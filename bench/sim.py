@@ -47,7 +47,10 @@ START = 1_767_571_200.0  # Monday 2026-01-05 00:00 UTC: virtual time of minute 0
 def start_time(trace) -> float:
     """The virtual time of the trace's minute 0: midnight UTC on the weekday its day 0 is drawn to be (the families'
     `start_day`, 0 = Monday), so a weekend in the trace is a weekend on the clock (schedules and the forecast's
-    weekday/weekend days read the clock)."""
+    weekday/weekend days read the clock). A trace rebuilt from a deployment's history (bench/backtest.py) carries
+    the epoch of its first minute as `start_epoch`."""
+    if trace.params and "start_epoch" in trace.params:
+        return float(trace.params["start_epoch"])
     return START + 86400 * int(trace.params.get("start_day", 0) if trace.params else 0)
 
 
@@ -292,6 +295,14 @@ class BenchStore(Store):
                 self.update_delay_seconds = 60 * self._minutes(deployment_id, update_kind(before, after))
             return super().update_model_deployment(deployment_id, details, if_match)
 
+    def peek(self, md_id: str) -> tuple[str, Capacity]:
+        """(lifecycle state, configured capacity) as GetModelDeployment would show them, without copying the body or
+        recording an OCI call: the simulator's and the simulated policies' own look (the function uses the SDK)."""
+        with self._lock:
+            self._settle()
+            md = self._deployments[md_id]
+            return md["lifecycleState"], read_capacity(md)
+
     def summarize_metrics_data(self, compartment_id, details: dict, compartment_id_in_subtree=False) -> list[dict]:
         """SummarizeMetricsData, remembered per request while its range lies in the past: the function reads
         the same hourly CPU history on every scale-in and reconcile tick of an hour, and the datapoints of a past
@@ -458,8 +469,7 @@ class Simulation:
         return f"ocid1.datasciencemodeldeploymentinstance.oc1.iad.{md_id.rsplit('.', 1)[-1]}-{d.born}", minute
 
     def _refresh(self, md_id: str, d: _Deployment, minute: int) -> None:
-        body, _ = self.store.get_model_deployment(md_id)
-        d.lifecycle, configured = body["lifecycleState"], read_capacity(body)
+        d.lifecycle, configured = self.store.peek(md_id)
         if configured != d.configured:
             self.series[md_id].actions.append((minute, d.configured, configured))
             d.configured = configured
