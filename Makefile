@@ -6,7 +6,7 @@ PAYLOAD ?= alarms/high_cpu.json
 RUN_DIR := run
 export PYTHONPATH := $(CURDIR)/functions/autoscale:$(CURDIR)
 
-.PHONY: install test lint demo emulator function invoke bench fleet-bench clean tf-validate explain cleanup-low-alarms stack
+.PHONY: install test lint demo emulator function invoke bench fleet-bench clean tf-validate explain backtest cleanup-low-alarms stack bench-tune bench-full
 
 $(VENV)/.installed: requirements-dev.txt functions/autoscale/requirements.txt
 	$(PYTHON) -m venv $(VENV)
@@ -57,12 +57,28 @@ invoke: install
 explain: install
 	$(PY) -m demo.explain $(MD) $(if $(OCI),--oci)
 
+# What the function would have done to a deployment over its last DAYS (default 7): its metrics replayed in the
+# simulator beside native autoscaling, the capacity it had and the exact bound; run/backtest/ (docs/backtest.md).
+# Read-only: against `make emulator`, or OCI with OCI=1 (~/.oci/config); CONFIG=FILE: the function's config.
+backtest: install
+	$(PY) -m bench.backtest $(MD) $(if $(DAYS),--days $(DAYS)) $(if $(OCI),--oci) $(if $(CONFIG),--config $(CONFIG))
+
 # After `terraform destroy`: delete the low alarms the function created (not in Terraform's state).
 cleanup-low-alarms: install
 	$(PY) -m infra.cleanup_low_alarms --compartment $(COMPARTMENT) $(if $(EMULATOR),--emulator $(EMULATOR)) $(if $(DRY_RUN),--dry-run)
 
+# Held-out seeds (1000 on), priced against the exact optimum, rivals at their frozen settings (~10 min).
 bench: install
 	$(PY) -m bench
+
+# Each rival's grid on seeds 0-4: freezes one setting per k into bench/frozen.json (~35 min on 2 cores).
+bench-tune: install
+	$(PY) -m bench.tune --days 3 --reuse run/tune-cache.json
+
+# 20 held-out seeds per family for the headline, 5 for each variant (update times x0.5 and x2, both instance sets
+# billed on a shape change, two instances at least): bench/full/README.md.
+bench-full: install
+	$(PY) -m bench.full
 
 # A fleet in one tenancy under OCI's API limits (about 45 minutes on 2 cores): bench/fleet_results.md.
 fleet-bench: install

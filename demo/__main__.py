@@ -5,8 +5,8 @@ from __future__ import annotations
 import sys
 import time
 
-from demo.stack import Stack
-from demo.story import DEMO1, DEMO2, STEPS
+from demo.stack import ROOT, Stack
+from demo.story import BACKTEST_CAPTION, DEMO1, DEMO2, STEPS, backtest
 
 COOLDOWN_SECONDS = 3  # the demo shortens the cooldowns so the story fits in half a minute
 UPDATE_DELAY_SECONDS = 1.0
@@ -95,6 +95,9 @@ def main() -> int:
         print(
             f"\n{len(STEPS) + 1:>2}. a malformed payload\n    HTTP {status} {body.get('status')}: {body.get('reason')}"
         )
+        print(f"\n{len(STEPS) + 2:>2}. {BACKTEST_CAPTION}")
+        for line in backtest(stack, ROOT / "run" / "backtest"):
+            print(f"    {line}")
     print(f"\nDone in {time.monotonic() - started:.1f} s; emulator and function stopped.")
     return 0
 

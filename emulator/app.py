@@ -319,6 +319,20 @@ def create_app(
         page, headers = _page(request, items, rules.DS_LIST_MAX_LIMIT, rules.DS_LIST_MAX_LIMIT)
         return 200, page, headers
 
+    def list_wr(request, _):
+        q = request.query_params
+        items = store.list_work_requests(
+            _require(request, "compartmentId"),
+            id=q.get("id"),
+            resource_id=q.get("resourceId"),
+            operation_type=q.get("operationType"),
+            status=q.get("status"),
+            sort_by=q.get("sortBy"),
+            sort_order=q.get("sortOrder"),
+        )
+        page, headers = _page(request, items, rules.DS_LIST_MAX_LIMIT, rules.DS_LIST_MAX_LIMIT)
+        return 200, page, headers
+
     def list_wr_errors(request, _):
         items = store.list_work_request_errors(request.path_params["id"])
         page, headers = _page(request, items, rules.DS_LIST_MAX_LIMIT, rules.DS_LIST_MAX_LIMIT)
@@ -451,6 +465,7 @@ def create_app(
         api("GET", DS + "/modelDeployments/{id}", "GetModelDeployment", get_md, "id"),
         api("PUT", DS + "/modelDeployments/{id}", "UpdateModelDeployment", update_md, "id"),
         api("GET", DS + "/modelDeployments", "ListModelDeployments", list_md),
+        api("GET", DS + "/workRequests", "ListWorkRequests", list_wr),
         api("GET", DS + "/workRequests/{id}", "GetWorkRequest", get_wr, "id"),
         api("GET", DS + "/workRequests/{id}/errors", "ListWorkRequestErrors", list_wr_errors, "id"),
         api("GET", DS + "/modelDeploymentShapes", "ListModelDeploymentShapes", list_md_shapes),

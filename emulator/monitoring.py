@@ -534,6 +534,12 @@ class Monitoring:
     dimension_states_split_only: RetrieveDimensionStates lists streams only for split alarms ("Listing Metric
       Stream Status in an Alarm" says the view is available only for them; what the API answers for a grouped
       alarm is not documented). Off by default.
+    window_stamp: what the timestamp of a SummarizeMetricsData datapoint marks, "end" (the default: the window
+      (t - interval, t]) or "start" (the window [t, t + interval)). The AggregatedDatapoint docstring says only "the
+      date and time associated with the value"; "Selecting a Nondefault Resolution for a Query" draws windows "from
+      0:n to 5:00, 5:n to 10:00", which suggests the end without saying so. Either way the timestamps lie in
+      [startTime, endTime) (SummarizeMetricsDataDetails: startTime included, endTime excluded). Alarm evaluation
+      is not affected.
     """
 
     def __init__(
@@ -544,6 +550,7 @@ class Monitoring:
         retention_seconds: float = 8 * 86400,
         max_catch_up_minutes: int = 60,
         dimension_states_split_only: bool = False,
+        window_stamp: str = "end",
     ):
         self.wall_clock = wall_clock
         self.slack_seconds = slack_seconds
@@ -551,6 +558,9 @@ class Monitoring:
         self.retention_seconds = retention_seconds
         self.max_catch_up_minutes = max_catch_up_minutes
         self.dimension_states_split_only = dimension_states_split_only
+        if window_stamp not in ("end", "start"):
+            raise ValueError(f"window_stamp must be 'end' or 'start', not {window_stamp!r}")
+        self.window_stamp = window_stamp
         self._lock = threading.RLock()
         self._queries: dict[str, Query | None] = {}
         self.reset()
@@ -704,8 +714,17 @@ class Monitoring:
 
     # -- metrics out --
 
+    def _aggregation_window(self, series: list[Point], stamp: float, interval: int) -> list[Point]:
+        """The datapoints a SummarizeMetricsData datapoint stamped `stamp` aggregates (see window_stamp)."""
+        if self.window_stamp == "start":
+            start = bisect.bisect_left(series, stamp, key=lambda p: p[0])
+            end = bisect.bisect_left(series, stamp + interval, key=lambda p: p[0])
+            return series[start:end]
+        return self._window(series, stamp - interval, stamp)
+
     def _window(self, series: list[Point], low: float, high: float) -> list[Point]:
-        """The datapoints with low < timestamp <= high (a window ends at, and includes, its label: not documented)."""
+        """The datapoints with low < timestamp <= high (window_stamp "end": a window ends at, and includes, its label;
+        not documented)."""
         start = bisect.bisect_right(series, low, key=lambda p: p[0])
         end = bisect.bisect_right(series, high, key=lambda p: p[0])
         return series[start:end]
@@ -778,7 +797,10 @@ class Monitoring:
             groups = self._groups(
                 compartment_id, namespace, query, details.get("resourceGroup"), tuple(compartments or ())
             )
-            low, high = start - query.interval_seconds, end
+            if self.window_stamp == "start":  # [first stamp, last stamp + interval)
+                low, high = math.nextafter(first, -math.inf), (stamps[-1] if stamps else first) + query.interval_seconds
+            else:  # (first stamp - interval, end]
+                low, high = start - query.interval_seconds, end
             groups = {k: (d, [self._window(s, low, high) for s in m]) for k, (d, m) in groups.items()}
             groups = {k: v for k, v in groups.items() if any(v[1])}
             if len(groups) > MAX_STREAMS:
@@ -793,7 +815,8 @@ class Monitoring:
                 dims, members = groups[key]
                 points = []
                 for stamp in stamps:
-                    value = aggregate(query, [self._window(s, stamp - query.interval_seconds, stamp) for s in members])
+                    windows = [self._aggregation_window(s, stamp, query.interval_seconds) for s in members]
+                    value = aggregate(query, windows)
                     if value is None:
                         continue
                     if query.operator is not None:  # a predicate keeps the true values, as 1

@@ -209,9 +209,9 @@ def check_instance_limit(max_instances: int | None, before: dict | None, after: 
 
 # -- List parameters -----------------------------------------------------------------------------------------------
 #
-# DataScienceClient.list_model_deployments / list_model_deployment_shapes / list_work_request_errors docstrings:
-# limit "1 is the minimum, 100 is the maximum". MonitoringClient.list_alarms docstring: limit "Default: 1000", no
-# maximum stated (docs silent: the emulator takes 1000 as the maximum too).
+# DataScienceClient.list_model_deployments / list_model_deployment_shapes / list_work_requests /
+# list_work_request_errors docstrings: limit "1 is the minimum, 100 is the maximum". MonitoringClient.list_alarms
+# docstring: limit "Default: 1000", no maximum stated (docs silent: the emulator takes 1000 as the maximum too).
 DS_LIST_MAX_LIMIT = 100
 ALARMS_LIST_MAX_LIMIT = 1000
 # DataScienceClient.list_model_deployments docstring: lifecycleState values; sortBy timeCreated (default descending)
@@ -233,6 +233,10 @@ MD_SORT_DEFAULT_ORDER = {"timeCreated": "DESC", "displayName": "ASC"}
 # in the ACTIVE lifecycle state are listed"); sortBy displayName or severity; sortOrder ASC or DESC. Docs silent on
 # the default order and on how severity sorts: the emulator sorts ascending, severity as text.
 ALARM_LIFECYCLE_STATES = ("ACTIVE", "DELETING", "DELETED")
+# DataScienceClient.list_work_requests docstring: status ACCEPTED, IN_PROGRESS, FAILED, SUCCEEDED, CANCELING,
+# CANCELED; sortBy operationType, status, timeAccepted; limit 1-100 (DS_LIST_MAX_LIMIT).
+WR_STATUSES = ("ACCEPTED", "IN_PROGRESS", "FAILED", "SUCCEEDED", "CANCELING", "CANCELED")
+WR_SORT_FIELDS = ("operationType", "status", "timeAccepted")
 ALARM_SORT_FIELDS = ("displayName", "severity")
 SORT_ORDERS = ("ASC", "DESC")
 

@@ -76,6 +76,17 @@ class FakeDataScienceClient(_FakeClient):
     def get_work_request(self, work_request_id, **kwargs):
         return self._call("GetWorkRequest", lambda: (self.store.get_work_request(work_request_id), {}), "WorkRequest")
 
+    def list_work_requests(self, compartment_id, page=None, limit=None, **kwargs):
+        names = ("id", "resource_id", "operation_type", "status", "sort_by", "sort_order")
+        _check_kwargs("list_work_requests", kwargs, set(names))
+        filters = {name: kwargs[name] for name in names if name in kwargs}
+
+        def action():
+            items = self.store.list_work_requests(compartment_id, **filters)
+            return (items[:limit] if limit else items), {}  # one page: the gateway reads no further
+
+        return self._call("ListWorkRequests", action, "list[WorkRequestSummary]")
+
     def list_work_request_errors(self, work_request_id, **kwargs):
         def action():
             return self.store.list_work_request_errors(work_request_id), {}

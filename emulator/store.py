@@ -407,8 +407,11 @@ class Store:
                 "deployment": deployment_id,
                 "start": start,
                 "done_at": start + self.update_delay_seconds,
-                "wall": time.time(),
+                # Epoch seconds of `start`: Monitoring's wall clock, which is the virtual clock in the benchmark
+                # (bench/sim.py gives the Store and its Monitoring one clock), time.time otherwise.
+                "wall": self.monitoring.wall_clock(),
                 "compartmentId": md.get("compartmentId"),
+                "seq": len(self._work_requests),
             }
             self._arm_failure(deployment_id, wr_id, previous)
             return wr_id
@@ -419,34 +422,79 @@ class Store:
             wr = self._work_requests.get(work_request_id)
             if wr is None:
                 raise _not_found("Work request", work_request_id)
-            duration = wr["done_at"] - wr["start"]
-            elapsed = self.clock() - wr["start"]
-            done = wr["deployment"] not in self._pending or elapsed >= duration
-            status = "SUCCEEDED" if done else ("ACCEPTED" if elapsed < duration / 10 else "IN_PROGRESS")
-            if done and wr.get("failed"):
-                status = "FAILED"
-            body = {
-                "id": work_request_id,
-                "operationType": "MODEL_DEPLOYMENT_UPDATE",
-                "status": status,
-                "compartmentId": wr["compartmentId"],
-                "percentComplete": 100.0 if done else round(100.0 * elapsed / duration, 1),
-                "resources": [
-                    {
-                        # WorkRequestResource.action_type has no FAILED value: a failed update only relates to it.
-                        "actionType": ("RELATED" if wr.get("failed") else "UPDATED") if done else "IN_PROGRESS",
-                        "entityType": "modelDeployment",
-                        "identifier": wr["deployment"],
-                        "entityUri": f"/modelDeployments/{wr['deployment']}",
-                    }
-                ],
-                "timeAccepted": rfc3339(wr["wall"]),
-            }
-            if status != "ACCEPTED":
-                body["timeStarted"] = rfc3339(wr["wall"])
-            if done:
-                body["timeFinished"] = rfc3339(wr["wall"] + duration)
-            return body
+            return self._work_request_body(work_request_id, wr)
+
+    def list_work_requests(
+        self,
+        compartment_id,
+        *,
+        id=None,
+        resource_id=None,
+        operation_type=None,
+        status=None,
+        sort_by=None,
+        sort_order=None,
+    ) -> list[dict]:
+        """WorkRequestSummary items of a compartment (DataScienceClient.list_work_requests, oci 2.189.0): filters
+        id, resourceId ("the resource associated with the work request"), operationType and status, any number at
+        once (the docstring states no one-filter rule, unlike ListModelDeployments'); sortBy operationType, status or
+        timeAccepted, "when you sort by time fields, the results are shown in descending order. All other fields
+        default to ascending order". Docs silent on the order without sortBy: the emulator answers newest first.
+        The emulator's work requests are its updates (operation type MODEL_DEPLOYMENT_UPDATE), with the same body
+        as GetWorkRequest (WorkRequestSummary has WorkRequest's fields), on the Store's clock."""
+        with self._lock:
+            self._begin("ListWorkRequests", resource_id or "")
+            rules.check_enum(status, rules.WR_STATUSES, "status")
+            rules.check_enum(sort_by, rules.WR_SORT_FIELDS, "sortBy")
+            rules.check_enum(sort_order, rules.SORT_ORDERS, "sortOrder")
+            found = [
+                (wr, self._work_request_body(wr_id, wr))
+                for wr_id, wr in self._work_requests.items()
+                if wr["compartmentId"] == compartment_id and id in (None, wr_id)
+            ]
+            items = [
+                (wr, body)
+                for wr, body in found
+                if resource_id in (None, *(r["identifier"] for r in body["resources"]))
+                and operation_type in (None, body["operationType"])
+                and status in (None, body["status"])
+            ]
+            if sort_by in (None, "timeAccepted"):
+                descending = (sort_order or "DESC") == "DESC"
+                items.sort(key=lambda pair: (pair[0]["wall"], pair[0]["seq"]), reverse=descending)
+                return [body for _, body in items]
+            return rules.sort_items([body for _, body in items], sort_by, sort_order)
+
+    def _work_request_body(self, work_request_id: str, wr: dict) -> dict:
+        """A work request as WorkRequest / WorkRequestSummary (oci/data_science/models/work_request*.py) at clock()."""
+        duration = wr["done_at"] - wr["start"]
+        elapsed = self.clock() - wr["start"]
+        done = wr["deployment"] not in self._pending or elapsed >= duration
+        status = "SUCCEEDED" if done else ("ACCEPTED" if elapsed < duration / 10 else "IN_PROGRESS")
+        if done and wr.get("failed"):
+            status = "FAILED"
+        body = {
+            "id": work_request_id,
+            "operationType": "MODEL_DEPLOYMENT_UPDATE",
+            "status": status,
+            "compartmentId": wr["compartmentId"],
+            "percentComplete": 100.0 if done else round(100.0 * elapsed / duration, 1),
+            "resources": [
+                {
+                    # WorkRequestResource.action_type has no FAILED value: a failed update only relates to it.
+                    "actionType": ("RELATED" if wr.get("failed") else "UPDATED") if done else "IN_PROGRESS",
+                    "entityType": "modelDeployment",
+                    "identifier": wr["deployment"],
+                    "entityUri": f"/modelDeployments/{wr['deployment']}",
+                }
+            ],
+            "timeAccepted": rfc3339(wr["wall"]),
+        }
+        if status != "ACCEPTED":
+            body["timeStarted"] = rfc3339(wr["wall"])
+        if done:
+            body["timeFinished"] = rfc3339(wr["wall"] + duration)
+        return body
 
     def list_work_request_errors(self, work_request_id) -> list[dict]:
         """WorkRequestError items (code, message, timestamp): one for a work request that ended FAILED."""

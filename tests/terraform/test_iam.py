@@ -1,8 +1,8 @@
 """IAM: the policy Terraform writes grants what the function's OCI calls need (docs/iam.md), and nothing else.
 
-Each SDK call the gateway makes (the reconcile added ListModelDeployments, ListAlarms of a whole compartment and
-SummarizeMetricsData), and the ones announced for the function (GetWorkRequest), maps to what the OCI IAM
-reference says it needs:
+Each SDK call the gateway makes (the reconcile added ListModelDeployments, ListAlarms of a whole compartment,
+SummarizeMetricsData and ListWorkRequests), and the ones announced for the function (GetWorkRequest), maps to what
+the OCI IAM reference says it needs:
 a permission (granted by name) or a verb on a resource type, in the deployment compartment `D` or the
 alarms' compartment `C`. A new SDK call fails this test until its permissions are reviewed here.
 """
@@ -24,6 +24,9 @@ NEEDS = {
     "get_model_deployment": [("DATA_SCIENCE_MODEL_DEPLOYMENT_READ", D)],
     "update_model_deployment": [("DATA_SCIENCE_MODEL_DEPLOYMENT_UPDATE", D), ("read data-science-models", D)],
     "get_work_request": [("read data-science-work-requests", D)],
+    # ListWorkRequests (the tick measures a deployment's update time, update_time.py): listing needs `inspect`, which
+    # `read` includes (docs "Verbs": "read: Includes inspect plus the ability to get ... the actual resource").
+    "list_work_requests": [("read data-science-work-requests", D)],
     "list_alarms": [("ALARM_INSPECT", C)],
     "retrieve_dimension_states": [("ALARM_INSPECT", C)],
     "get_alarm": [("ALARM_READ", C), ("read metrics", D)],

@@ -72,6 +72,12 @@ STATE_TARGET_TAG = "autoscale_state_target"
 # A random id of the invocation that wrote the state: tells "our update landed" from "another
 # invocation's update for the same event landed" when an update answers 409/412.
 STATE_WRITER_TAG = "autoscale_state_writer"
+# How long this deployment's updates take, as OCI measured them (its work requests, read by the tick: update_time.py),
+# in whole seconds, per direction of our change; and the last change (the value of its last_up / last_down tag) the
+# tick last measured, so that it reads each change's work requests once.
+STATE_UPDATE_UP_TAG = "autoscale_state_update_up_seconds"
+STATE_UPDATE_DOWN_TAG = "autoscale_state_update_down_seconds"
+STATE_UPDATE_FOR_TAG = "autoscale_state_update_for"
 # Every autoscale_* tag the function reads or writes besides the policy overrides (settings.known_tag_keys): a
 # deployment tag of another autoscale_* key is logged as unknown (a typo would otherwise be ignored silently).
 FUNCTION_TAGS = frozenset(
@@ -85,6 +91,9 @@ FUNCTION_TAGS = frozenset(
         STATE_EVENTS_TAG,
         STATE_TARGET_TAG,
         STATE_WRITER_TAG,
+        STATE_UPDATE_UP_TAG,
+        STATE_UPDATE_DOWN_TAG,
+        STATE_UPDATE_FOR_TAG,
     }
 )
 

@@ -91,6 +91,11 @@ class DeploymentState:
     scale_in_hold: float | None = None  # seconds a scale-in waits after a change, grown by flapping
     recent_events: tuple[str, ...] = ()  # event keys of alarms already acted on
     last_target: str | None = None  # the capacity our last change asked for (str(Capacity))
+    # How long this deployment's updates took, as OCI measured them (update_time.py): our last scale-up's and last
+    # scale-in's, in seconds, None until the tick has measured one; and the last change they were measured after.
+    up_update_seconds: float | None = None
+    down_update_seconds: float | None = None
+    update_measured_for: float | None = None
 
 
 @dataclass(frozen=True)

@@ -19,9 +19,13 @@ from .constants import (
     STATE_LAST_DOWN_TAG,
     STATE_LAST_UP_TAG,
     STATE_TARGET_TAG,
+    STATE_UPDATE_DOWN_TAG,
+    STATE_UPDATE_FOR_TAG,
+    STATE_UPDATE_UP_TAG,
 )
 from .domain import Capacity, DeploymentState, Shape
 from .settings import Settings
+from .update_time import bounded
 
 CONNECT_TIMEOUT_SECONDS = 3.0
 USER_AGENT = "oci-md-autoscaler"
@@ -33,6 +37,11 @@ FIRING_SKEW_SECONDS = 300
 # Overview"), and a REPEAT can belong to an episode that began long before.
 FIRING_LOOKBACK_SECONDS = 86400
 MAX_HISTORY_PAGES = 5
+# DataScienceClient.list_work_requests (oci 2.189.0): operation type of an UpdateModelDeployment's work request
+# (WorkRequestSummary.OPERATION_TYPE_MODEL_DEPLOYMENT_UPDATE), and the page read: "1 is the minimum, 100 is the
+# maximum". One page, newest first: the update of our last change is at its top unless others followed it.
+UPDATE_OPERATION = "MODEL_DEPLOYMENT_UPDATE"
+WORK_REQUESTS_READ = 20
 
 
 class Conflict(Exception):
@@ -82,6 +91,14 @@ class ListedAlarm:
     tags: dict[str, str]
     destinations: tuple[str, ...] = ()
     severity: str = "CRITICAL"
+
+
+@dataclass(frozen=True)
+class UpdateTiming:
+    """The latest finished update of a deployment, as its work request tells it (WorkRequestSummary)."""
+
+    work_request_id: str
+    seconds: float  # time_finished - time_accepted: from OCI accepting the update to the new configuration serving
 
 
 @dataclass(frozen=True)
@@ -161,6 +178,16 @@ class OciGateway:
                 model_configuration_details=update
             ),
         )
+        return self._update(deployment, details)
+
+    def update_tags(self, deployment: Deployment, tags: dict[str, str]) -> str:
+        """Replace the deployment's freeform tags and nothing else, guarded by the etag. Returns the work request id.
+
+        Tags are not an infrastructure option group: they may change while ACTIVE ("Editing a Model Deployment").
+        The tick writes the update time it measured this way (update_time.py), and only when it changed."""
+        return self._update(deployment, ds.UpdateModelDeploymentDetails(freeform_tags=tags))
+
+    def _update(self, deployment: Deployment, details: ds.UpdateModelDeploymentDetails) -> str:
         try:
             response = self.data_science.update_model_deployment(deployment.state.id, details, if_match=deployment.etag)
         except oci.exceptions.ServiceError as error:
@@ -170,6 +197,41 @@ class OciGateway:
                 raise OciRefused(f"{error.status} {error.code}: {error.message}") from None
             raise
         return response.headers.get("opc-work-request-id", "")
+
+    def latest_update(self, compartment_id: str, deployment_id: str) -> UpdateTiming | None:
+        """How long the deployment's latest update took, from its work requests (one ListWorkRequests call), or
+        None when its latest update did not succeed or it has none on the page.
+
+        DataScienceClient.list_work_requests (oci 2.189.0): compartment_id required; resource_id filters "by the
+        OCID of the resource associated with the work request"; sort_by timeAccepted ("when you sort by time fields,
+        the results are shown in descending order"). Only that filter is sent: ListModelDeployments refuses two
+        filters at once (its docstring), and whether ListWorkRequests does is not written, so the operation type
+        and status are checked here. WorkRequestSummary (work_request_summary.py): operation_type
+        MODEL_DEPLOYMENT_UPDATE, status SUCCEEDED / FAILED / CANCELED / ..., time_accepted (required),
+        time_started, time_finished, resources [WorkRequestResource(identifier, ...)]. The latest update counts
+        only if it SUCCEEDED: a failed one took its own time, and the one before it was not our last change."""
+        response = self.data_science.list_work_requests(
+            compartment_id,
+            resource_id=deployment_id,
+            sort_by="timeAccepted",
+            sort_order="DESC",
+            limit=WORK_REQUESTS_READ,
+        )
+        updates = [
+            item
+            for item in response.data or ()
+            if item.operation_type == UPDATE_OPERATION
+            and (not item.resources or any(r.identifier == deployment_id for r in item.resources))
+            and (item.time_accepted or item.time_started) is not None
+        ]
+        if not updates:
+            return None
+        newest = max(updates, key=lambda item: (item.time_accepted or item.time_started).timestamp())
+        if newest.status != "SUCCEEDED" or newest.time_finished is None:
+            return None
+        begun = newest.time_accepted or newest.time_started
+        took = (newest.time_finished - begun).total_seconds()
+        return UpdateTiming(newest.id, bounded(took))
 
     def alarm_fired(self, alarm_id: str, deployment_id: str, at: float, streams: str, history: bool) -> str | None:
         """How OCI shows the alarm firing for this deployment around epoch second `at`, or None if it does not.
@@ -319,23 +381,33 @@ class OciGateway:
                 return found
 
     def metric_series(self, compartment_id: str, query: str, start: float, end: float, resolution: str):
-        """SummarizeMetricsData: {resourceId: {window end, epoch seconds: value}} for every stream of the query.
+        """SummarizeMetricsData: {resourceId: {timestamp, epoch seconds: value}} for every stream of the query.
 
         One call answers every deployment of the compartment when the query groups by resourceId. Limits
         (MetricData, SummarizeMetricsDataDetails docstrings, SDK 2.189.0): at most 100,000 datapoints and 2,000
         streams per answer; a range of at most 7 days at 1m, 30 at 5m, 90 at 1h; the caller splits the range."""
+        series: dict[str, dict[float, float]] = {}
+        for dimensions, points in self.metric_streams(compartment_id, query, start, end, resolution):
+            if dimensions.get("resourceId"):
+                series.setdefault(dimensions["resourceId"], {}).update(points)
+        return series
+
+    def metric_streams(self, compartment_id: str, query: str, start: float, end: float, resolution: str):
+        """SummarizeMetricsData: [(dimensions, {timestamp, epoch seconds: value})], one item per stream of the
+        answer (a query without a grouping function answers one stream per instance: resourceId and instanceId).
+        The timestamp is "the date and time associated with the value" (AggregatedDatapoint docstring): which end
+        of its aggregation window it marks is not documented (history.py)."""
         details = mon.SummarizeMetricsDataDetails(
             namespace=NAMESPACE, query=query, start_time=_utc(start), end_time=_utc(end), resolution=resolution
         )
-        series: dict[str, dict[float, float]] = {}
         governed = {"retry_strategy": self.metrics_governor} if self.metrics_governor is not None else {}
-        for stream in self.monitoring.summarize_metrics_data(compartment_id, details, **governed).data:
-            deployment_id = (stream.dimensions or {}).get("resourceId")
-            if deployment_id:
-                points = series.setdefault(deployment_id, {})
-                for point in stream.aggregated_datapoints or ():
-                    points[point.timestamp.timestamp()] = point.value
-        return series
+        return [
+            (
+                dict(stream.dimensions or {}),
+                {point.timestamp.timestamp(): point.value for point in stream.aggregated_datapoints or ()},
+            )
+            for stream in self.monitoring.summarize_metrics_data(compartment_id, details, **governed).data
+        ]
 
 
 def retry_strategy(budget_seconds: float):
@@ -395,6 +467,9 @@ def _state(raw: ds.ModelDeployment, tags: dict[str, str]) -> DeploymentState:
         scale_in_hold=_float_tag(tags, STATE_HOLD_TAG),
         recent_events=tuple(tags.get(STATE_EVENTS_TAG, "").split()),
         last_target=tags.get(STATE_TARGET_TAG) or None,
+        up_update_seconds=_seconds_tag(tags, STATE_UPDATE_UP_TAG),
+        down_update_seconds=_seconds_tag(tags, STATE_UPDATE_DOWN_TAG),
+        update_measured_for=_float_tag(tags, STATE_UPDATE_FOR_TAG),
     )
 
 
@@ -405,6 +480,13 @@ def _float_tag(tags: dict[str, str], key: str) -> float | None:
     except (KeyError, ValueError):
         return None
     return value if math.isfinite(value) else None
+
+
+def _seconds_tag(tags: dict[str, str], key: str) -> float | None:
+    """A measured update time from our state tags; a negative one (hand-edited) reads as unset, a huge one as the
+    longest the function uses."""
+    value = _float_tag(tags, key)
+    return None if value is None or value < 0 else bounded(value)
 
 
 def _resized(instance: ds.InstanceConfiguration, target: Capacity) -> ds.InstanceConfiguration:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
+from . import update_time
 from .constants import LOW_TITLE, show
 from .domain import Action, Capacity, Decision, DeploymentState, LowAlarm, Shape, Signal
 from .pricing import hourly_price
@@ -81,7 +82,7 @@ def _decide(state: DeploymentState, signal: Signal, policy: Policy, now: float) 
     waiting = _cooldown_left(state, signal.direction, policy, now)
     if waiting > 0 and not _rate_needs_more(current, signal, policy):
         # The change that started the cooldown converged the alarms (or its redelivery does): a cheap no-op.
-        return Decision(Action.NONE, f"{signal.direction} cooldown: {waiting:.0f} s left")
+        return Decision(Action.NONE, f"{signal.direction} cooldown: {waiting:.0f} s left{_counted(state, signal)}")
 
     if signal.direction == "down" and signal.observed is not None:
         # The low alarm may have been set for another capacity (the other metric changed it since).
@@ -236,6 +237,13 @@ def _cooldown_left(state: DeploymentState, direction: str, policy: Policy, now: 
     # A scale-up may follow a scale-down at once; a scale-down waits after any change.
     if direction == "up":
         last, cooldown = state.last_up, policy.scale_up_cooldown_seconds
+        measured = update_time.measured(state, "up")
+        if measured is not None:
+            # Once OCI has measured how long our scale-ups take (update_time.py), the cooldown counts from the end
+            # of the update: a reading taken before it is the smaller capacity's. Without a measurement it counts
+            # from the change, as the setting's default was sized for: a guessed update time must not hold a
+            # scale-up back (an update of overload), while a guess that is too long only delays a scale-in.
+            cooldown += measured
     else:
         changes = [t for t in (state.last_up, state.last_down) if t is not None]
         last = max(changes) if changes else None
@@ -249,9 +257,19 @@ def _cooldown_left(state: DeploymentState, direction: str, policy: Policy, now: 
             # readings. (After a scale-up the stale readings err high: they never scale in.)
             # Source: UpdateModelDeployment changes instanceCount and the shape "with zero down time" (CLI reference,
             # `oci data-science model-deployment update`), so the old instances serve, and report, until it is done.
-            # How long that takes no page says: update_seconds is a setting; too long a one only delays a scale-in.
-            cooldown = max(cooldown, policy.update_seconds + policy.scale_down_cooldown_seconds)
+            # How long that takes no page says: OCI measures it (the deployment's work requests, read by the tick:
+            # update_time.py); until it has, update_seconds stands in, and too long a one only delays a scale-in.
+            cooldown = max(cooldown, update_time.seconds(state, policy, "down") + policy.scale_down_cooldown_seconds)
     return 0.0 if last is None else cooldown - (now - last)
+
+
+def _counted(state: DeploymentState, signal: Signal) -> str:
+    """What the cooldown counts from when the update time OCI measured moves it, for the reason; else ""."""
+    if signal.direction == "up" and (measured := update_time.measured(state, "up")) is not None:
+        return f" (counted from the end of our scale-up's update: {measured:.0f} s, measured by OCI)"
+    if signal.direction == "down" and _scaled_in_last(state) and update_time.measured(state, "down") is not None:
+        return f" (our scale-in's update took {update_time.measured(state, 'down'):.0f} s, measured by OCI)"
+    return ""
 
 
 def _scaled_in_last(state: DeploymentState) -> bool:

@@ -9,7 +9,9 @@ for every deployment the autoscaler MANAGES in the allowlisted compartments:
   the floor with the right threshold, absent at it (so scale-in stops at the floor); duplicates removed;
 - finishes or undoes half-done changes: a change that landed while its alarm step failed gets its alarms;
   a change whose work request failed is reported and its alarms follow the capacity OCI kept;
-- deletes the alarms the function owns for deployments that are gone, opted out or no longer managed.
+- deletes the alarms the function owns for deployments that are gone, opted out or no longer managed;
+- measures how long the update of our last change took, from the deployment's work requests, and records it in its
+  state tags when it changed (update_time.py): the cooldowns and the horizon use it instead of a setting.
 
 A deployment is MANAGED when it is not opted out (freeform tag autoscale_managed=false) and either opted in
 (autoscale_managed=true) or watched by a high alarm that routes to the autoscaler and that the function did
@@ -18,8 +20,9 @@ compartment).
 
 Reads are per compartment, never per deployment: ListModelDeployments, ListAlarms (indexed once by deployment:
 planning is O(N) and reads nothing more) and SummarizeMetricsData (split by OCID suffix above 2000 streams).
-Only a deployment that needs a change costs more calls. Every alarm operation goes through a governor
-(governor.py) at AUTOSCALE_ALARM_OPS_PER_SECOND, a slice of the tenancy's shared 10 TPS; a 429 is retried
+Only a deployment that needs a change, or whose update of a change of ours has ended since the previous tick
+(one ListWorkRequests, Data Science: not an alarm operation), costs more calls. Every alarm operation goes through a
+governor (governor.py) at AUTOSCALE_ALARM_OPS_PER_SECOND, a slice of the tenancy's shared 10 TPS; a 429 is retried
 within the budget. Changes are guarded like the alarm path's: if-match on the deployment's etag, state tags with
 a writer id, the tick's event key; alarm updates and deletes carry the alarm's etag, and a threshold is written
 only while the deployment is still as read (owned_alarms.converge_one). So a tick is idempotent and safe against
@@ -42,13 +45,24 @@ from collections import defaultdict
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field, replace
 
-from . import plan
-from .constants import DEPLOYMENT_TAG, HIGH_TITLE, MANAGED_TAG, OWNER_TAG, OWNER_VALUE
+from . import plan, update_time
+from .constants import (
+    DEPLOYMENT_TAG,
+    HIGH_TITLE,
+    MANAGED_TAG,
+    OWNER_TAG,
+    OWNER_VALUE,
+    STATE_LAST_DOWN_TAG,
+    STATE_LAST_UP_TAG,
+    STATE_UPDATE_DOWN_TAG,
+    STATE_UPDATE_FOR_TAG,
+    STATE_UPDATE_UP_TAG,
+)
 from .domain import Action, Decision, LowAlarm, Signal
 from .forecast import Forecast
 from .governor import BudgetSpent, Governor
 from .history import predict, read_history
-from .oci_gateway import Conflict, Deployment, ListedAlarm
+from .oci_gateway import Conflict, Deployment, ListedAlarm, OciRefused
 from .owned_alarms import (
     ALREADY_GONE,
     UNSURE,
@@ -91,6 +105,7 @@ class ReconcileOutcome:
     forecast: str = ""
     alarms: dict[str, str] | None = None
     work_request_id: str | None = None
+    update_time: str = ""  # what the tick measured of the deployment's update time (update_time.py), if it looked
     dry_run: bool = False
     duration_ms: float = 0.0
     title: str = TITLE
@@ -160,10 +175,11 @@ class _Work:
     wanted: list[Wanted] = field(default_factory=list)
     stale: list[Wanted] = field(default_factory=list)  # wanted alarms the listing shows diverged
     source: ListedAlarm | None = None  # the routing alarm to model owned alarms on
+    learn: str | None = None  # the direction of our last change when its update time is to be read (update_time.due)
 
     @property
     def needed(self) -> bool:
-        return self.target is not None or bool(self.stale)
+        return self.target is not None or bool(self.stale) or self.learn is not None
 
 
 @dataclass
@@ -259,7 +275,10 @@ def reconcile(
             if isinstance(work, _Orphans):
                 _remove_orphans(work, settings, gateway)
             else:
-                _act(work, settings, gateway, now, key, index, templates)
+                if work.target is not None or work.stale:
+                    _act(work, settings, gateway, now, key, index, templates)
+                if work.learn is not None:  # after the alarm writes: recording it changes the deployment's etag
+                    _learn(work, gateway, clock() >= deadline)
         except BudgetSpent:
             work.outcome.status, work.outcome.reason = "deferred", f"{work.outcome.reason}; {DEFERRED}".lstrip("; ")
         except Conflict as conflict:
@@ -306,7 +325,8 @@ def _plan(deployment: Deployment, index: AlarmIndex, settings: Settings) -> _Wor
     work.source = index.source(deployment, routing)
     log_unknown_tags(deployment.tags, state.id, ceiling=settings.instance_ceiling)
     try:
-        work.policy = settings.policy.with_overrides(deployment.tags)
+        # The deployment's update time where OCI measured it (its state tags), else the setting: its horizon.
+        work.policy = update_time.with_measured(settings.policy.with_overrides(deployment.tags), state)
     except ConfigError as error:
         outcome.status, outcome.reason = "refused", f"deployment override tags: {error}"
     return work
@@ -357,6 +377,9 @@ def _finish_plan(work: _Work, index: AlarmIndex, settings: Settings, now: float)
         notes.append(f"our last change to {state.last_target} never took effect (its work request failed)")
     if plan.sizes_instances(policy) and capacity.instance_count < floor.count:
         work.target = replace(capacity, instance_count=floor.count)
+    elif not settings.dry_run and tick_key(now, settings.reconcile_interval_seconds) not in state.recent_events:
+        # (A raise is a change of its own: the next slot's tick measures it, so a repeated tick repeats nothing.)
+        work.learn = update_time.due(state, policy, now, settings.reconcile_interval_seconds)
     effective = floor.apply(policy)
     work.wanted = wanted_alarms(work.target or capacity, effective)
     template = _template(work.source)
@@ -487,6 +510,60 @@ def _act(work: _Work, settings: Settings, gateway, now: float, key: str, index: 
         outcome.alarms[want.title] = converge_held(
             gateway, template, state.id, want, generation(work.target, now), settings, existing, known, latest
         )
+
+
+def _learn(work: _Work, gateway, late: bool) -> None:
+    """Read how long the update of our last change took (one ListWorkRequests) and record it in the deployment's
+    state tags when it differs meaningfully from the recorded one (update_time.py). What became of it is the line's
+    `update_time`; the setting stands in wherever this fails, so a failure here is never the deployment's error."""
+    outcome, state, direction = work.outcome, work.deployment.state, work.learn
+    kind = "scale-up" if direction == "up" else "scale-in"
+    recorded = update_time.measured(state, direction)
+    fallback = f"{_stand_in(state, work.policy, direction)} stands in"
+    if late:
+        outcome.update_time = f"not read: {DEFERRED}; {fallback}"
+        return
+    try:
+        timing = gateway.latest_update(state.compartment_id, state.id)
+    except Exception as error:  # e.g. no permission to list work requests (docs/iam.md)
+        outcome.update_time = f"not read ({_kind(error)}); {fallback}"
+        return
+    if timing is None:
+        outcome.update_time = f"no finished update in its work requests; {fallback}"
+        return
+    took = f"our {kind}'s update took {timing.seconds:.0f} s (work request {timing.work_request_id})"
+    if not update_time.worth_recording(state, direction, timing.seconds):
+        outcome.update_time = f"{took}: the recorded {recorded:.0f} s stands"
+        return
+    current = gateway.get_deployment(state.id)
+    last = update_time.last_change(state)
+    if current is None or not steady(current.state) or update_time.last_change(current.state) != last:
+        outcome.update_time = f"{took}: not recorded, the deployment changed since it was listed"
+        return
+    seconds_tag, last_tag = (
+        (STATE_UPDATE_UP_TAG, STATE_LAST_UP_TAG) if direction == "up" else (STATE_UPDATE_DOWN_TAG, STATE_LAST_DOWN_TAG)
+    )
+    tags = {
+        **current.tags,
+        seconds_tag: f"{timing.seconds:.0f}",
+        STATE_UPDATE_FOR_TAG: current.tags.get(last_tag, f"{last:.3f}"),
+    }
+    try:
+        gateway.update_tags(current, tags)
+    except (Conflict, OciRefused) as error:
+        outcome.update_time = f"{took}: not recorded ({error}); the next tick looks again"
+        return
+    outcome.update_time = f"{took}: recorded (was {_stand_in(state, work.policy, direction)})"
+
+
+def _stand_in(state, policy, direction: str) -> str:
+    """What the function reckons with for an update in this direction while it has no measurement of its own."""
+    other = "up" if direction == "down" else "down"
+    if update_time.measured(state, direction) is not None:
+        return f"the measured {update_time.measured(state, direction):.0f} s"
+    if update_time.measured(state, other) is not None:
+        return f"its {'scale-up' if other == 'up' else 'scale-in'}'s {update_time.measured(state, other):.0f} s"
+    return f"the setting's {policy.update_seconds:.0f} s"
 
 
 def _orphans(index: AlarmIndex, deployments, managed: set[str], listed: set[str], settings: Settings) -> list[_Orphans]:

@@ -43,6 +43,7 @@ from .plan import opted
 from .policy import decide, low_alarm_for, low_threshold, steady
 from .queries import Condition, condition
 from .settings import ConfigError, Settings, log_unknown_tags
+from .update_time import with_measured
 
 RESOURCE_FILTER = re.compile(r'resourceId\s*=\s*"')
 RECENT_EVENTS_KEPT = 8  # event keys remembered on the deployment for redelivery detection
@@ -135,6 +136,8 @@ def _handle_target(message, target: Target, alarm, settings, gateway, now, outco
         policy = settings.policy.with_overrides(deployment.tags)
     except (ConfigError, ValueError) as error:
         raise Refused(f"deployment override tags: {error}") from None
+    # The deployment's own update time where OCI measured it (the tags read above; no work request read here).
+    policy = with_measured(policy, state)
     # Schedules and forecasts only raise the least instance count that scale-in may reach (history.py, plan.py).
     floor = alarm_floor(policy, deployment.state, direction, settings, gateway, now)
     policy, floor_note = floor.apply(policy), floor.note(policy)
