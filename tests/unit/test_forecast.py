@@ -136,8 +136,25 @@ def test_only_data_known_now_is_used():
     assert forecast({**history, **future}, NOW, HORIZON) == forecast(history, NOW, HORIZON)
 
 
-def test_demand_converts_an_hours_sum_of_one_minute_datapoints():
-    assert demand(60 * 75.0 * 2) == 150.0  # two instances at 75 % for an hour
+def test_a_history_read_one_hour_early_still_covers_the_hour_the_horizon_begins_in():
+    """Which end of its window an aggregated datapoint's timestamp marks is not documented: read as the end, a
+    start-stamped history is one hour early (label t holds the hour ending t + 1h). The horizon reaches one label
+    back, so an hour-long daily spike in the hour now falls in (07:00-08:00, now 07:15) is foreseen either way."""
+
+    def spike(start: float) -> float:
+        return (150 if (start % DAY) // HOUR == 7 else 20) + 2 * math.sin(start / 5000)
+
+    on_time = series(10, spike)
+    early = {end - HOUR: value for end, value in on_time.items()}
+    for history in (on_time, early):
+        result = forecast(history, NOW, HORIZON)
+        assert result.season == "daily" and result.peak == pytest.approx(150, abs=10), result.reason
+
+
+def test_demand_divides_an_hours_sum_by_the_datapoints_of_one_instance_hour():
+    assert demand(60 * 75.0 * 2, 60) == 150.0  # two instances at 75 % for an hour, a datapoint a minute
+    assert demand(120 * 75.0 * 2, 120) == 150.0  # the same, a datapoint every 30 s
+    assert demand(30 * 75.0 * 2, 30) == 150.0  # every 2 min
 
 
 # --- the floor (plan.py): schedule and forecast together, within min and max instances ----------------------------

@@ -1,9 +1,10 @@
 """The load forecast: a deployment's own hourly history -> its peak demand over the next horizon. Pure.
 
 Demand is in instance-percent: the sum over the deployment's instances of their CPU utilization (150 =
-one and a half instances fully busy), so it does not change when the instance count does. The reconcile
-reads it for a whole compartment in one SummarizeMetricsData call, `CpuUtilization[1h]{...}.groupBy(
-resourceId).sum()` at resolution 1h, and divides by SAMPLES_PER_INSTANCE_HOUR.
+one and a half instances fully busy), so it does not change when the instance count does. history.py reads it
+from Monitoring without assuming how often an instance emits a datapoint, and labels each hour by the end of its
+aggregation window; should OCI label the start instead, every hour reads one hour early, so the horizon here also
+covers the hour before it (LABEL_SLACK_HOURS).
 
 Method: seasonal naive. Two seasons compete:
 - daily: the median of the same hour on the last (up to CYCLES) earlier days OF THE SAME KIND, weekday or
@@ -38,9 +39,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 
 HOUR = 3600
-# Model deployment metrics are per instance at a one-minute interval (the [1m] of every documented alarm
-# query, "Model Deployment Metrics"): an hour's sum over an instance holds 60 datapoints.
-SAMPLES_PER_INSTANCE_HOUR = 60
+# Which end of its window a SummarizeMetricsData timestamp marks is not documented (AggregatedDatapoint: "the date
+# and time associated with the value"; "Selecting a Nondefault Resolution for a Query" draws the windows "from 0:n to
+# 5:00, 5:n to 10:00", which suggests the end). history.py takes the end. Were it the start, the value labelled
+# "ending at h" would be the hour ending at h + 1: the history reads one hour early, a rise is foreseen an hour early,
+# and the hour the horizon begins in would be labelled one earlier. The horizon therefore reaches one label back: the
+# hours it overlaps are covered under either convention. The price, under the end convention: the extra hour has just
+# passed, so a floor raised for a spike of at most an hour is held one tick longer than the spike.
+LABEL_SLACK_HOURS = 1
 MIN_HISTORY_HOURS = 24  # one day, so the horizon's hours have a same-hour value to go by
 MIN_COVERAGE = 0.75  # share of the hours in the history that must have data
 BACKTEST_HOURS = 168  # a week (or what the history has)
@@ -76,10 +82,11 @@ def forecast(
     ceiling: float | None = None,
     zone: tzinfo = UTC,
 ) -> Forecast:
-    """The peak demand over (now, now + horizon] from `history` {window end epoch seconds: demand}.
+    """The peak demand over (now, now + horizon] (and the hour before: LABEL_SLACK_HOURS) from `history`
+    {window end epoch seconds: demand}.
 
     `ceiling`: the most demand the deployment could have shown (max instances x 100): a history above it
-    is not on the expected scale (e.g. a metric cadence other than one datapoint a minute) and is not used.
+    is not on the expected scale (a reading gone wrong) and is not used.
     `zone`: where weekdays and weekends are told apart (the deployment's schedule time zone)."""
     if not (0 <= now <= MAX_EPOCH_SECONDS and 0 <= horizon <= MAX_HORIZON_SECONDS):  # (False for NaN too)
         return Forecast(None, "stays out: no time to forecast for")
@@ -107,7 +114,7 @@ def forecast(
     if max(series.values()) == min(series.values()):
         return Forecast(None, "stays out: flat history, nothing to foresee")
     lead = max(1, math.ceil(horizon / HOUR))
-    hours = range(math.floor(now / HOUR) + 1, math.ceil((now + horizon) / HOUR) + 1)
+    hours = range(math.floor(now / HOUR) + 1 - LABEL_SLACK_HOURS, math.ceil((now + horizon) / HOUR) + 1)
     notes, found = [], []
     for name, period in SEASONS:
         if name == "weekly" and span < 2 * period:
@@ -212,6 +219,7 @@ def _backtest(
     return statistics.fmean(seasonal), statistics.fmean(naive), statistics.fmean(actuals), len(seasonal)
 
 
-def demand(hourly_sum: float) -> float:
-    """Instance-% from an hour's sum of per-instance utilization datapoints."""
-    return hourly_sum / SAMPLES_PER_INSTANCE_HOUR
+def demand(hourly_sum: float, per_instance_hour: float) -> float:
+    """Instance-% from an hour's sum of per-instance utilization datapoints, given how many datapoints one instance
+    emits in an hour (measured by history.py: not documented)."""
+    return hourly_sum / per_instance_hour
