@@ -53,12 +53,10 @@ def test_the_tick_measures_a_scale_out_and_the_up_cooldown_counts_from_its_end(r
     assert tick(now=T0 + 360)[DEMO1]["update_time"] == ""  # this change is measured: not read again
     assert "ListWorkRequests" not in operations(store, since)
 
-    # Before: 720 s from the change. Now 720 s from the end of its update, 120 s after the change.
-    [held] = run(alarm_message("high_cpu_repeat.json"), now=T0 + 720)
-    assert (
-        held["status"] == "noop"
-        and "up cooldown: 120 s left (counted from the end of our scale-up's update" in (held["reason"])
-    )
+    # The wait ends at the later of the setting's 720 s from the change and 300 s of fresh readings after the update's
+    # end: 120 + 300 s here, so the setting rules.
+    [held] = run(alarm_message("high_cpu_repeat.json"), now=T0 + 710)
+    assert held["status"] == "noop" and "up cooldown: 10 s left (our scale-up's update took 120 s" in held["reason"]
     [again] = run(alarm_message("high_cpu_repeat.json"), now=T0 + 840)
     assert again["status"] == "applied" and capacity(store)[0] == 3
     assert deployment(store)["freeformTags"][UP] == "120"  # the alarm path's update keeps the measurement
@@ -138,3 +136,17 @@ def test_the_alarm_path_reads_no_work_request(run, store, seed):
     ops = operations(store)
     assert ops.count("UpdateModelDeployment") == 2
     assert not {"ListWorkRequests", "GetWorkRequest"} & set(ops)
+
+
+def test_after_a_long_measured_update_the_up_cooldown_ends_a_fresh_reading_after_it(run, tick, store):
+    clock = slow_updates(store, 600)
+    [out] = run(alarm_message("high_cpu.json"), now=T0)
+    assert out["status"] == "applied" and capacity(store)[0] == 2
+    clock.now += 600  # the update ends
+    tick(now=T0 + 660)
+    assert deployment(store)["freeformTags"][UP] == "600"
+    clock.now += 600  # the tags-only record ends too
+    [held] = run(alarm_message("high_cpu_repeat.json"), now=T0 + 720)
+    assert held["status"] == "noop" and "up cooldown: 180 s left" in held["reason"]  # 600 + 300 s from the change
+    [again] = run(alarm_message("high_cpu_repeat.json"), now=T0 + 900)
+    assert again["status"] == "applied" and capacity(store)[0] == 3

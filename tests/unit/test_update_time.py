@@ -47,11 +47,14 @@ def test_the_update_time_is_the_measured_one_else_the_setting(up, down, directio
     assert update_time.seconds(deployment, POLICY, direction) == expected
 
 
-def test_the_up_cooldown_counts_from_the_end_of_the_measured_update():
-    measured = state(count=2, last_up=NOW - 300, up_update_seconds=120)  # cooldown 300 s, update 120 s
+def test_the_up_cooldown_ends_a_fresh_reading_after_the_measured_update():
+    # The later of the cooldown (300 s) from the change and FRESH_READING_SECONDS (300 s) after the update's end.
+    measured = state(count=2, last_up=NOW - 300, up_update_seconds=120)
     held = decide(measured, signal(), POLICY, NOW)
-    assert held.action is Action.NONE and "up cooldown: 120 s left (counted from the end" in held.reason
+    assert held.action is Action.NONE and "up cooldown: 120 s left (our scale-up's update took 120 s" in held.reason
     assert decide(measured, signal(), POLICY, NOW + 120).action is Action.SCALE_OUT
+    quick = state(count=2, last_up=NOW - 300, up_update_seconds=0)  # no fresh-reading wait beyond the cooldown
+    assert decide(quick, signal(), POLICY, NOW).action is Action.SCALE_OUT
     # Unmeasured, it counts from the change as before: a guessed update time never holds a scale-up back.
     assert decide(state(count=2, last_up=NOW - 300), signal(), POLICY, NOW).action is Action.SCALE_OUT
     # A scale-in's measurement says nothing of how long our scale-up took.

@@ -15,6 +15,10 @@ from .settings import Policy
 
 SATURATED_PERCENT = 99.0  # a reading this high means the demand may be anywhere above the capacity
 MIN_FLAP_HOLD_SECONDS = 600  # the least a flap makes a scale-in wait, even with a shorter scale-down cooldown
+# After an update ends, how long until a high alarm reads only the new capacity: its one-minute window, OCI's
+# default evaluation slack (PT3M, CreateAlarmDetails.evaluation_slack_duration) and the Terraform module's default
+# pending duration (PT1M, high_alarm_pending_duration).
+FRESH_READING_SECONDS = 60 + 180 + 60
 
 
 def decide(state: DeploymentState, signal: Signal, policy: Policy, now: float) -> Decision:
@@ -239,11 +243,12 @@ def _cooldown_left(state: DeploymentState, direction: str, policy: Policy, now: 
         last, cooldown = state.last_up, policy.scale_up_cooldown_seconds
         measured = update_time.measured(state, "up")
         if measured is not None:
-            # Once OCI has measured how long our scale-ups take (update_time.py), the cooldown counts from the end
-            # of the update: a reading taken before it is the smaller capacity's. Without a measurement it counts
-            # from the change, as the setting's default was sized for: a guessed update time must not hold a
-            # scale-up back (an update of overload), while a guess that is too long only delays a scale-in.
-            cooldown += measured
+            # Once OCI has measured how long our scale-ups take (update_time.py), the cooldown ends a fresh reading
+            # after the update: a reading taken before it is the smaller capacity's. The setting stays the least
+            # wait from the change. Without a measurement it counts from the change, as the setting's default was
+            # sized for: a guessed update time must not hold a scale-up back (an update of overload), while a
+            # guess that is too long only delays a scale-in.
+            cooldown = max(cooldown, measured + FRESH_READING_SECONDS)
     else:
         changes = [t for t in (state.last_up, state.last_down) if t is not None]
         last = max(changes) if changes else None
@@ -265,8 +270,12 @@ def _cooldown_left(state: DeploymentState, direction: str, policy: Policy, now: 
 
 def _counted(state: DeploymentState, signal: Signal) -> str:
     """What the cooldown counts from when the update time OCI measured moves it, for the reason; else ""."""
-    if signal.direction == "up" and (measured := update_time.measured(state, "up")) is not None:
-        return f" (counted from the end of our scale-up's update: {measured:.0f} s, measured by OCI)"
+    measured = update_time.measured(state, "up")
+    if signal.direction == "up" and measured is not None:
+        return (
+            f" (our scale-up's update took {measured:.0f} s, measured by OCI: the wait ends {FRESH_READING_SECONDS} s"
+            " of fresh readings after it, or at the scale-up cooldown if that is later)"
+        )
     if signal.direction == "down" and _scaled_in_last(state) and update_time.measured(state, "down") is not None:
         return f" (our scale-in's update took {update_time.measured(state, 'down'):.0f} s, measured by OCI)"
     return ""
