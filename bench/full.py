@@ -1,6 +1,6 @@
 """`make bench-full`: the headline figures on 20 held-out seeds per family, and the variants on 5.
 
-    python -m bench.full [--seeds 20] [--variant-seeds 5] [--days 5] [--jobs N]
+    python -m bench.full [--seeds 20] [--variant-seeds 5] [--days 3] [--variant-days 2] [--jobs N]
 
 Each part is one `python -m bench` run (no plots or micro-benchmarks) into bench/full/<part>/results.md, with its
 own scores cache in run/ so a stopped run resumes. The variants, with no retuning (the rivals keep the settings
@@ -33,27 +33,42 @@ def main(argv=None) -> str:
     parser = argparse.ArgumentParser(prog="python -m bench.full", description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--variant-seeds", type=int, default=5)
-    parser.add_argument("--days", type=float, default=None)
+    parser.add_argument("--days", type=float, default=3.0, help="every trace's length for the headline")
+    parser.add_argument("--variant-days", type=float, default=2.0, help="every trace's length for the variants")
     parser.add_argument("--jobs", type=int, default=None)
     parser.add_argument("--out", type=Path, default=OUT)
     parser.add_argument("--parts", default=None, help="comma-separated: headline and/or variant names")
     args = parser.parse_args(sys.argv[1:] if argv is None else argv)
     parts = {"headline": [], **VARIANTS}
     chosen = args.parts.split(",") if args.parts else list(parts)
-    common = ["--no-extras", "--quiet"] + (["--days", str(args.days)] if args.days else [])
-    common += ["--jobs", str(args.jobs)] if args.jobs else []
+    common = ["--no-extras", "--quiet"] + (["--jobs", str(args.jobs)] if args.jobs else [])
     sections, started = [], time.perf_counter()
     for name in chosen:
         seeds = args.seeds if name == "headline" else args.variant_seeds
+        days = args.days if name == "headline" else args.variant_days
         out = args.out / name
         cache = Path("run") / f"full-{name}.json"
         cache.parent.mkdir(exist_ok=True)
         began = time.perf_counter()
-        text = bench([*common, "--seeds", str(seeds), "--out", str(out), "--reuse", str(cache), *parts[name]])
+        text = bench(
+            [
+                *common,
+                "--seeds",
+                str(seeds),
+                "--days",
+                str(days),
+                "--out",
+                str(out),
+                "--reuse",
+                str(cache),
+                *parts[name],
+            ]
+        )
         match = PRICED.search(text)
         title = "Headline" if name == "headline" else f"Variant: {name} ({' '.join(parts[name])})"
         sections.append(
-            f"## {title}: {seeds} seeds per family from 1000, {time.perf_counter() - began:.0f} s\n\n"
+            f"## {title}: {seeds} seeds per family from 1000, {days:g}-day traces, {time.perf_counter() - began:.0f} s"
+            "\n\n"
             + (match.group(1).strip() if match else "(no priced figures)")
             + f"\n\nEvery table: [{name}/results.md]({name}/results.md)"
         )
