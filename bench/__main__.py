@@ -1,7 +1,7 @@
 """`make bench`: every policy on held-out cases (trace family x seed x start) in closed loop, over both cores,
 priced against the exact optimum; the tables, the plots; the function's micro-benchmarks and run-time scaling.
 
-    python -m bench [--quick] [--seeds 3] [--first-seed 1000] [--days 5] [--families a,b] [--policies p,q]
+    python -m bench [--quick] [--seeds 2] [--first-seed 1000] [--days 5] [--families a,b] [--policies p,q]
                     [--update-scale 2] [--update-minutes out=10:2,in=5:1,shape=15:3] [--bill-both-sets]
                     [--min-instances 2] [--slack SECONDS] [--delivery-delay SECONDS] [--imbalance 0.1]
                     [--warmup-minutes 1] [--warmup-share 0.25] [--seed 7] [--slo 90] [--transport fakes|http]
@@ -36,7 +36,7 @@ HERE = Path(__file__).resolve().parent
 def parse_args(argv):
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="one day, one seed, no plots/micro/scaling")
-    parser.add_argument("--seeds", type=int, default=None, help="seeds per family (default 3; --quick 1)")
+    parser.add_argument("--seeds", type=int, default=None, help="seeds per family (default 2; --quick 1)")
     parser.add_argument("--first-seed", type=int, default=1000, help="the first seed (0-4: the tuning seeds)")
     parser.add_argument(
         "--days", type=float, default=None, help="every trace's length (default 5, weekly and examples 7; --quick 1)"
@@ -91,7 +91,7 @@ def sim_config(args) -> SimConfig:
 def main(argv: list[str] | None = None) -> str:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     started = time.perf_counter()
-    seeds = args.seeds or (1 if args.quick else 3)
+    seeds = args.seeds or (1 if args.quick else 2)
     days = args.days or (1.0 if args.quick else None)
     config = sim_config(args)
     families = args.families.split(",") if args.families else None
