@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> str:
         return text
     plotted = not (args.quick or args.no_extras)
     tasks = [
-        suite.Task(case, policy, config, args.transport, plotted and case.family == "examples")
+        suite.Task(case, policy, config, args.transport, plotted and _timeline(case, args.first_seed))
         for case in cases
         for policy in policies
     ]
@@ -135,10 +135,12 @@ def main(argv: list[str] | None = None) -> str:
     sections.append(invocation_summary(results))
     if plotted:
         priced.pareto(scores, policies, args.out / "plots" / "pareto.png")
-        for name in traces.GENERATORS:
-            runs = {p: series[(p, name)] for p in policies if (p, name) in series}
+        drawn = [c.name for c in cases if _timeline(c, args.first_seed)]
+        for name in drawn:
+            shown = ["ours", optimum.NAME, *sorted(set(frozen.get(100, {}).values()))]
+            runs = {p: series[(p, name)] for p in shown if (p, name) in series}
             if runs:
-                report.timeline(name, runs, config.slo, args.out / "plots" / f"{name}.png")
+                report.timeline(name, runs, config.slo, args.out / "plots" / f"{name.replace('#', '-')}.png")
         sections += [
             "## Plots",
             "![Pareto per family: OCPU-hours ÷ the exact optimum's against violation minutes above its own]"
@@ -220,6 +222,13 @@ def _params(case: suite.Case) -> str:
         return "named example"
     text = ", ".join(f"{k} {v}" for k, v in trace.params.items())
     return text if case.start == "user" else f"start {case.start}; {case.source}: {text}"
+
+
+TIMELINES = ("diurnal", "bursts", "calendar", "nasa", "pareto-bursts", "poisson")  # families drawn over time
+
+
+def _timeline(case, first_seed: int) -> bool:
+    return case.family in TIMELINES and case.seed == first_seed
 
 
 def default_policies(frozen: dict) -> list[str]:

@@ -20,8 +20,16 @@ COLORS = {
     "native-80-20": "tab:cyan",
     "native-60-25": "tab:gray",
     "ours": "tab:green",
-    "oracle": "tab:purple",
+    "oracle": "tab:pink",
+    "exact": "tab:purple",
+    "hpa": "tab:red",
+    "sagemaker": "tab:brown",
 }
+
+
+def color(policy: str) -> str | None:
+    """A policy's colour in the plots: its own, else its family's (`hpa:target=60` is an hpa)."""
+    return COLORS.get(policy) or COLORS.get(policy.partition(":")[0])
 
 
 @dataclass(frozen=True)
@@ -490,7 +498,7 @@ def pareto(scores: dict[tuple[str, str], Score], policies: list[str], path: Path
                 continue
             xs, ys, seeds = zip(*points, strict=True)
             marker = "*" if policy == "ours" else "o"
-            ax.scatter(xs, ys, s=40 if policy == "ours" else 18, marker=marker, color=COLORS.get(policy), label=policy,
+            ax.scatter(xs, ys, s=40 if policy == "ours" else 18, marker=marker, color=color(policy), label=policy,
                        alpha=0.85, zorder=3 if policy == "ours" else 2)  # fmt: skip
             for x, y, seed in points:
                 if family != "examples":
@@ -523,13 +531,13 @@ def timeline(name: str, runs: dict[str, Series], slo: float, path: Path) -> None
     top.plot(hours, series.trace.cpu / (slo / 100), color="grey", linewidth=0.4, linestyle=":",
              label=f"OCPUs needed at the {slo:g}% SLO")  # fmt: skip
     for policy, s in runs.items():
-        color = COLORS.get(policy)
-        top.step(hours, s.serving_ocpus, where="post", color=color, linewidth=1.0, label=f"{policy} capacity")
+        shade = color(policy)
+        top.step(hours, s.serving_ocpus, where="post", color=shade, linewidth=1.0, label=f"{policy} capacity")
         marks = [minute / 60 for minute, _, _ in s.actions]
         if policy != "oracle":
-            top.plot(marks, [s.serving_ocpus[min(int(h * 60), len(hours) - 1)] for h in marks], "|", color=color,
+            top.plot(marks, [s.serving_ocpus[min(int(h * 60), len(hours) - 1)] for h in marks], "|", color=shade,
                      markersize=8)  # fmt: skip
-        bottom.plot(hours, [min(m, 150) for m in s.mem], color=color, linewidth=0.6, label=f"{policy} memory %")
+        bottom.plot(hours, [min(m, 150) for m in s.mem], color=shade, linewidth=0.6, label=f"{policy} memory %")
     bottom.axhline(slo, color="red", linewidth=0.6, linestyle="--", label=f"SLO {slo:g}%")
     top.set_ylabel("OCPUs")
     bottom.set_ylabel("hottest instance memory %")
