@@ -20,11 +20,17 @@ scores it exactly as the program did (tests/bench/test_optimum.py).
 
 States: (minute, serving capacity), plus the capacity's cold variant at its arrival minute. One warm-up minute at
 most (SimConfig.warmup_minutes 0 or 1: a longer warm-up would need the cold state to last, which nothing here uses).
+
+`Program.of_table` builds the same graph from a table instead of a CPU trace: per capacity option and minute, the
+scored quantity (the serving bench's latency) against its SLO, and a billing function (GPU- or OCPU-hours); the
+update draws, arrivals and the one-option-group rule are the same. No warm-up there (each option's row is what it
+scores whenever it serves).
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -88,6 +94,8 @@ class Program:
         if config.warmup_minutes > 1:
             raise NotImplementedError("the exact program models a warm-up of at most one minute")
         self.trace, self.config, self.start = trace, config, start
+        self.slo = config.slo
+        self.billed = lambda a, b: billed(a, b, config)
         self.md_id = md_id or deployment_id(0, trace.name)
         self.options = capacities(config)
         if start not in self.options:
@@ -103,26 +111,53 @@ class Program:
             self.hot.append(self._hottest(cap, weights, None))
         self.pairs = []  # (source i, target j, target column)
         cold_columns: dict[tuple[int, int], int] = {}
-        for i, a in enumerate(self.options):
-            for j, b in enumerate(self.options):
-                if i == j or (a.shape != b.shape and a.instance_count != b.instance_count):
-                    continue
-                kind = update_kind(a, b)
-                cold_from = 0 if kind == "shape" else a.instance_count if kind == "out" else None
-                column = j
-                if cold_from is not None and config.warmup_minutes:
-                    if (j, cold_from) not in cold_columns:
-                        cold_columns[(j, cold_from)] = len(self.columns)
-                        self.columns.append((j, cold_from))
-                        self.hot.append(self._hottest(b, weights, cold_from))
-                    column = cold_columns[(j, cold_from)]
-                self.pairs.append((i, j, column, kind))
+        for i, j, kind in _changes(self.options):
+            a, b = self.options[i], self.options[j]
+            cold_from = 0 if kind == "shape" else a.instance_count if kind == "out" else None
+            column = j
+            if cold_from is not None and config.warmup_minutes:
+                if (j, cold_from) not in cold_columns:
+                    cold_columns[(j, cold_from)] = len(self.columns)
+                    self.columns.append((j, cold_from))
+                    self.hot.append(self._hottest(b, weights, cold_from))
+                column = cold_columns[(j, cold_from)]
+            self.pairs.append((i, j, column, kind))
         self.hot = np.array(self.hot)  # (columns, T)
         self.bill = np.array([billed(c, c, config) for c in self.options])
+        self._timing(start_time(trace))
+
+    @classmethod
+    def of_table(
+        cls,
+        options: list[Capacity],
+        hot: np.ndarray,
+        slo: float,
+        bill: Callable[[Capacity, Capacity], float],
+        config: SimConfig,
+        start: Capacity,
+        md_id: str,
+        t0: float,
+    ) -> Program:
+        """The program of a deployment scored from a table: `hot[i, t]` is what option i scores at minute t when it
+        serves (a violation minute when above `slo`, weighing hot / slo), `bill(serving, configured)` the units a
+        minute bills (while UPDATING: old and new). Updates as in the simulator (`config`'s draws for `md_id`)."""
+        self = cls.__new__(cls)
+        self.trace, self.config, self.start, self.md_id, self.slo, self.billed = None, config, start, md_id, slo, bill
+        self.options = list(options)
+        if start not in self.options:
+            raise ValueError(f"the start {start} is not among the options")
+        self.T = hot.shape[1]
+        self.columns = [(i, None) for i in range(len(self.options))]
+        self.hot = np.asarray(hot, dtype=float)
+        self.pairs = [(i, j, j, kind) for i, j, kind in _changes(self.options)]
+        self.bill = np.array([bill(c, c) for c in self.options])
+        self._timing(t0)
+        return self
+
+    def _timing(self, t0: float) -> None:
         # Arrival minutes of each pair made at each minute: at the top of the minute, and as late in it as possible.
-        t0 = start_time(trace)
         draws = {
-            kind: np.array([60 * update_minutes(config, self.md_id, m, kind) for m in range(self.T)])
+            kind: np.array([60 * update_minutes(self.config, self.md_id, m, kind) for m in range(self.T)])
             for kind in ("out", "in", "shape")
         }
         self.arrive = {kind: self._arrivals(t0, draws[kind]) for kind in draws}
@@ -166,10 +201,10 @@ class Program:
         return (gap + 60) / 2
 
     def penalties(self, price: float | None, severity: bool) -> np.ndarray:
-        over = self.hot > self.config.slo
+        over = self.hot > self.slo
         if price is LEXICOGRAPHIC:
             return _BIG * over
-        return price * (self.hot / self.config.slo if severity else 1.0) * over
+        return price * (self.hot / self.slo if severity else 1.0) * over
 
     def solve(self, price: float | None = LEXICOGRAPHIC, severity: bool = False) -> Plan:
         T, n, cols = self.T, len(self.options), len(self.columns)
@@ -179,7 +214,7 @@ class Program:
         prefix[:, 1:] = np.cumsum(penalty[:n], axis=1)  # the warm columns' penalties, summed
         source = np.array([i for i, _, _, _ in self.pairs])
         column = np.array([c for _, _, c, _ in self.pairs])
-        during = np.array([billed(self.options[i], self.options[j], self.config) for i, j, _, _ in self.pairs]) / 60
+        during = np.array([self.billed(self.options[i], self.options[j]) for i, j, _, _ in self.pairs]) / 60
         arrive = np.stack([self.arrive[kind] for *_, kind in self.pairs], axis=1)  # (T, P, 2)
         end = np.minimum(arrive, T)
         m = np.arange(T)[:, None, None]
@@ -212,14 +247,14 @@ class Program:
 
     def _plan(self, choice: np.ndarray, cost: float) -> Plan:
         """Walk the choices from the start and score the schedule as report.score would."""
-        T, config = self.T, self.config
+        T, slo = self.T, self.slo
         t, column, actions, billed_ocpus, over, weight = 0, self.options.index(self.start), [], [], 0, 0.0
         while t < T:
             i = self.columns[column][0]
             hot = self.hot[column][t]
             billed_ocpus.append(self.bill[i])
-            if hot > config.slo:
-                over, weight = over + 1, weight + hot / config.slo
+            if hot > slo:
+                over, weight = over + 1, weight + hot / slo
             pick = choice[t, i]
             if pick < 0:
                 t, column = t + 1, i
@@ -228,25 +263,38 @@ class Program:
             _, j, target_column, kind = self.pairs[p]
             arrival = int(self.arrive[kind][t, late])
             actions.append((t, self.offset(t, kind) if late else 0.0, self.options[j]))
-            during = billed(self.options[i], self.options[j], config)
+            during = self.billed(self.options[i], self.options[j])
             for u in range(t + 1, min(arrival, T)):
                 billed_ocpus.append(during)
                 hot = self.hot[i][u]
-                if hot > config.slo:
-                    over, weight = over + 1, weight + hot / config.slo
+                if hot > slo:
+                    over, weight = over + 1, weight + hot / slo
             t, column = arrival, target_column
         return Plan(tuple(actions), sum(billed_ocpus) / 60, over, weight, float(cost))
 
 
+def _changes(options: list[Capacity]):
+    """(i, j, kind) for every one-group update from option i to option j (count or shape, as OCI allows)."""
+    for i, a in enumerate(options):
+        for j, b in enumerate(options):
+            if i == j or (a.shape != b.shape and a.instance_count != b.instance_count):
+                continue
+            yield i, j, update_kind(a, b)
+
+
 def solve_case(trace: Trace, config: SimConfig, start: Capacity, md_id: str | None = None, ks=KS):
     """(Bounds, the lexicographic plan): what report.score needs to price every policy on the case."""
-    program = Program(trace, config, start, md_id)
+    return solve_program(Program(trace, config, start, md_id), ks)
+
+
+def solve_program(program: Program, ks=KS):
+    """(Bounds, the lexicographic plan) of a built program (`Program.of_table`'s too)."""
     least = program.solve(LEXICOGRAPHIC)
-    price = {k: k * least.ocpu_hours / trace.minutes for k in ks}
+    price = {k: k * least.ocpu_hours / program.T for k in ks}
     bounds = Bounds(
         ocpu_hours=least.ocpu_hours,
         violation_minutes=least.violation_minutes,
-        minutes=trace.minutes,
+        minutes=program.T,
         exact={k: program.solve(price[k]).cost for k in ks},
         exact_severity={k: program.solve(price[k], severity=True).cost for k in ks},
     )

@@ -65,7 +65,13 @@ def terraform_defaults(path: Path = ROOT / "infra" / "terraform" / "variables.tf
     creates): reconcile_enabled / reconcile_minutes are None when the module has no periodic reconcile."""
     text = path.read_text()
     values = {}
-    names = ("cpu_high_threshold", "mem_high_threshold", "high_alarm_pending_duration", "high_alarm_repeat_duration")
+    names = (
+        "cpu_high_threshold",
+        "mem_high_threshold",
+        "gpu_high_threshold",
+        "high_alarm_pending_duration",
+        "high_alarm_repeat_duration",
+    )
     for name in names:
         match = re.search(rf'variable "{name}" \{{.*?default\s*=\s*"?([^"\n]+)"?\n', text, re.S)
         values[name] = match.group(1).strip() if match else None

@@ -1,13 +1,17 @@
-"""bench/serving_bench.py: the serving model it drives, its traces, and one `--quick` closed-loop run (1 day, 1 seed
-per family, every profile and policy, the real function) asserting what must hold whatever the numbers."""
+"""bench/serving_bench.py: the serving model it drives, its traces, the exact bound's replay through the serving
+simulation, the real function in the loop, and one `--quick` run of the priced comparison (half a day, one tuning
+and one held-out seed per family)."""
 
-import math
+import json
 
 import numpy as np
 import pytest
 
 from autoscaler.constants import METRIC_NAMES
+from bench import priced
 from bench import serving_bench as sb
+from bench.optimum import KS, LEXICOGRAPHIC, NAME, Replay
+from bench.sim import COMPARTMENT, NAMESPACE, START, deployment_id
 from emulator.serving import PROFILES, serve
 
 
@@ -32,22 +36,158 @@ def test_each_profile_shows_its_bottleneck_and_hides_the_others():
     assert at["gpu_bound"].gpu > 75 and at["gpu_bound"].cpu < 30
 
 
+@pytest.mark.parametrize("name", sorted(PROFILES))
+def test_the_benchs_reading_is_the_models_to_the_float(name):
+    profile, cal = PROFILES[name], sb.calibration(name)
+    for rate in (0, 1, int(0.5 * cal.saturation_rate), int(2.9 * cal.saturation_rate), int(9 * cal.saturation_rate)):
+        for count in (1, 3, 8):
+            mine, theirs = sb.reading(profile, rate, count, 1.0), serve(profile, float(rate), count, 1.0)
+            assert (mine.latency_ms, mine.cpu, mine.gpu, mine.mem, mine.rho) == (
+                theirs.latency_ms,
+                theirs.cpu,
+                theirs.gpu,
+                theirs.mem,
+                theirs.utilization,
+            )
+
+
 def test_traces_have_five_families_with_parameters_drawn_per_seed():
-    cal = sb.calibration("io_bound", sb.Config())
+    cal = sb.calibration("io_bound")
     for family in sb.FAMILIES:
         traces = [sb.make_trace(family, seed, cal, sb.DAY) for seed in range(5)]
         assert len({t.load.tobytes() for t in traces}) == len({str(t.params) for t in traces}) == 5, family
         for trace in traces:
-            assert trace.rate.dtype.kind == "i" and trace.rate.min() >= 0 and len(trace.rate) == sb.DAY
+            assert trace.rate.dtype.kind == "i" and trace.rate.min() >= 0 and trace.minutes == sb.DAY
             assert 0.05 <= trace.load.min() and trace.load.max() <= 5.5
 
 
-def test_sensitivity_changes_the_model_not_the_users_configuration():
-    base, slow = sb.Config(), sb.Config(service_scale=1.5, workers_scale=0.5)
-    assert sb.calibration("io_bound", base) == sb.calibration("io_bound", slow)
-    assert sb.model_profile("io_bound", slow).service_ms == 1.5 * PROFILES["io_bound"].service_ms
-    assert sb.model_profile("io_bound", slow).workers == PROFILES["io_bound"].workers // 2
-    assert sb.model_profile("gpu_bound", slow).workers == 1  # never below one request at a time
+def _replay(profile, trace, start, plan):
+    sim = sb.ServingSimulation(profile, [trace], Replay(plan), [start])
+    [series] = sim.run().series.values()
+    return sb.score("replay", profile, series, sim.cal.slo_ms)
+
+
+@pytest.mark.parametrize("profile", sb.PROFILE_NAMES)
+def test_every_plan_replays_through_the_serving_simulation_to_the_same_score(profile):
+    """The exact program assumes the serving simulation's mechanics (update draws by kind at the minute made, the
+    old capacity serving and the larger set billed while UPDATING, arrival at the first ACTIVE minute, late actions
+    a minute later): its plans, played through the simulation, score exactly as it says."""
+    part = sb.split(profile, 1, 0, 0.3, families=("steps", "bursts"))
+    for index, (trace, start) in enumerate(zip(part.traces, part.starts, strict=True)):
+        program = sb.program(profile, trace, deployment_id(index, trace.name), start)
+        least = program.solve(LEXICOGRAPHIC)
+        assert part.exact[sb.case_name(profile, trace)].ocpu_hours == least.ocpu_hours
+        for price, severity in ((None, False), (10 * least.ocpu_hours / trace.minutes, False), (0.02, True)):
+            plan = least if price is None else program.solve(price, severity)
+            assert plan.actions or price is not None  # the cheapest feasible schedule moves on these traces
+            # the deployment's index is part of its update draws: replay it as the only deployment of its id
+            s = _replay_as(profile, trace, start, plan, index)
+            assert s.violation_minutes == plan.violation_minutes, (trace.name, price)
+            assert s.ocpu_hours == pytest.approx(plan.ocpu_hours, abs=1e-9)
+            assert s.severity == pytest.approx(plan.severity, abs=1e-9)
+            if price is not None:
+                assert plan.priced(price, severity) == pytest.approx(plan.cost, rel=1e-9)
+                assert plan.cost <= least.priced(price, severity) + 1e-9
+
+
+def _replay_as(profile, trace, start, plan, index):
+    """Replay with the same deployment id as in the split (the draws depend on it): a simulation of `index` idle
+    deployments of the same trace before it, which never act (Replay drives the last one)."""
+    if index == 0:
+        return _replay(profile, trace, start, plan)
+
+    class Last(Replay):
+        def tick(self, minute, now):
+            ids = self.sim.ids
+            self.sim.ids = ids[-1:]
+            try:
+                super().tick(minute, now)
+            finally:
+                self.sim.ids = ids
+
+    traces = [trace] * (index + 1)
+    sim = sb.ServingSimulation(profile, traces, Last(plan), [start] * (index + 1))
+    assert sim.ids[-1] == deployment_id(index, trace.name)
+    series = sim.run().series[sim.ids[-1]]
+    return sb.score("replay", profile, series, sim.cal.slo_ms)
+
+
+def test_random_schedules_never_beat_the_optimum():
+    rng = np.random.default_rng(5)
+    part = sb.split("gpu_bound", 1, 0, 0.2, families=("bursts",))
+    [trace], [start] = part.traces, part.starts
+    program = sb.program("gpu_bound", trace, deployment_id(0, trace.name), start)
+    least = program.solve(LEXICOGRAPHIC)
+    price = 10 * least.ocpu_hours / trace.minutes
+    best = program.solve(price)
+    choices = sb.options(sb.config_for("gpu_bound"))
+    for _ in range(6):
+        actions, current, t = [], start, 0
+        while t < trace.minutes:
+            if rng.random() < 0.05:
+                target = [o for o in choices if o != current][rng.integers(len(choices) - 1)]
+                actions.append((t, 0.0, target))
+                current = target
+                t += 25  # past the longest update: the deployment is ACTIVE again
+            else:
+                t += 1
+        plan = type(least)(tuple(actions), 0.0, 0, 0.0, 0.0)
+        s = _replay("gpu_bound", trace, start, plan)
+        assert s.ocpu_hours + price * s.violation_minutes >= best.cost - 1e-9
+
+
+def test_the_real_function_scales_on_requests_and_gpu_and_posts_the_services_metrics():
+    io = sb.split("io_bound", 1, 0, 0.5, families=("steps",))
+    ours = sb.run_policy(io, "ours:requests,latency", 0.5, keep=True)
+    titles = {(r["title"], o["status"], o["action"]) for r in ours.run.invocations for o in r["outcomes"]}
+    assert ("model_deployment_high_requests", "applied", "scale_out") in titles
+    assert ("model_deployment_low_requests", "applied", "scale_in") in titles
+    assert ours.ticks >= 12 and not ours.statuses.get("error")
+    [series] = ours.run.series.values()
+    assert max(series.serving) > series.start.instance_count
+    # CPU-based scaling at the default target never sees an I/O-bound deployment's load: it scales in only
+    cpu = sb.Function("cpu:default", "io_bound", "cpu")
+    sim = sb.ServingSimulation("io_bound", io.traces, cpu, io.starts)
+    [cpu_series] = sim.run().series.values()
+    assert all(after.instance_count < before.instance_count for _, before, after in cpu_series.actions)
+    assert cpu_series.actions
+    for name in METRIC_NAMES.values():  # what the service posts, read back through SummarizeMetricsData
+        details = {
+            "namespace": NAMESPACE,
+            "query": f"{name}[1h].groupBy(resourceId).count()",
+            "startTime": START - 3600,
+            "endTime": START + 86400,
+            "resolution": "1h",
+        }
+        count = sum(
+            p["value"] for s in sim.monitoring.summarize(COMPARTMENT, details) for p in s["aggregatedDatapoints"]
+        )
+        if name == "GPUCoreUtilization":
+            assert count == 0  # no GPU metric on a CPU shape
+        else:
+            assert count >= 0.99 * io.traces[0].minutes, name
+    gpu = sb.split("gpu_bound", 1, 0, 0.5, families=("steps",))
+    run = sb.run_policy(gpu, "ours:gpu,latency", 0.5, keep=True)
+    assert any(
+        r["title"] == "model_deployment_high_gpu" and o["status"] == "applied" and o["action"] == "scale_out"
+        for r in run.run.invocations
+        for o in r["outcomes"]
+    )
+    [gpu_series] = run.run.series.values()
+    assert gpu_series.gpu and max(gpu_series.gpu) > 75
+    s = run.scores[sb.case_name("gpu_bound", gpu.traces[0])]
+    slo = sb.calibration("gpu_bound").slo_ms
+    assert s.violation_minutes == int(np.sum(np.array(gpu_series.latency) > slo))
+    assert s.ocpu_hours == pytest.approx(sum(gpu_series.billed) / 60)  # GPU-hours on the GPU shape
+    assert s.actions == len(gpu_series.actions)
+
+
+def test_request_target_tracking_sizes_on_requests_per_instance():
+    io = sb.split("io_bound", 1, 0, 0.5, families=("steps",))
+    run = sb.run_policy(io, next(iter(sb.grid("io_bound")["tt"])), 0.5, keep=True)
+    [series] = run.run.series.values()
+    assert run.invocations == 0 and series.actions
+    assert max(series.serving) > series.start.instance_count
 
 
 @pytest.fixture(scope="module")
@@ -55,106 +195,37 @@ def quick(tmp_path_factory):
     out = tmp_path_factory.mktemp("serving") / "serving_results.md"
     result = sb.main(["--quick", "--out", str(out)])
     result["text"] = out.read_text()
+    result["frozen_file"] = json.loads((out.parent / "serving_frozen.json").read_text())
     return result
 
 
-def run_of(quick, profile, policy):
-    [run] = [r for r in quick["results"] if r["profile"] == profile and r["policy"] == policy]
-    return run
-
-
-def test_quick_writes_the_report(quick):
+def test_quick_prices_every_policy_against_the_exact_bound(quick):
     # (How long --quick takes is a benchmark figure, printed by the run: never a timed assertion here.)
     text = quick["text"]
-    for heading in ("## cpu_bound", "## io_bound", "## gpu_bound", "## Goals", "## Function activity"):
+    for heading in ("## Ours against the rivals", "## Frozen settings", "## Tuning", "## Function activity"):
         assert heading in text
-    assert text.count("| oracle |") == 2 * 3  # the profile table and the per-family table
-    assert "Goal 1, io_bound, `requests` vs `cpu`" in text and "Goal 2, cpu_bound" in text
-    policies = {(r["profile"], r["policy"]) for r in quick["results"]}
-    assert policies == {(p, name) for p, names in sb.POLICIES.items() for name in names}
-    for r in quick["results"]:
-        assert len(r["scores"]["mean"]) == len(sb.FAMILIES)  # one seed of every family
-
-
-def test_metrics_reached_the_emulators_monitoring(quick):
-    for profile in ("cpu_bound", "io_bound", "gpu_bound"):
-        metrics = run_of(quick, profile, "requests")["metrics"]
-        per_instance = ["CpuUtilization", "MemoryUtilization"] + (
-            ["GPUCoreUtilization"] if profile == "gpu_bound" else []
-        )
-        for name in [*per_instance, "PredictRequestCount", "PredictLatency"]:
-            assert metrics[name]["deployments"] == len(sb.FAMILIES), (profile, name)
-            assert metrics[name]["datapoints"] >= len(sb.FAMILIES) * sb.DAY * 0.99, (profile, name)
-        if profile != "gpu_bound":
-            assert metrics["GPUCoreUtilization"]["deployments"] == 0  # no GPU metric on a CPU shape
-    assert set(METRIC_NAMES.values()) == set(metrics)
-
-
-def test_request_alarms_come_from_the_products_convergence_at_start(quick):
-    run = run_of(quick, "io_bound", "requests")
-    for states in run["initial_alarms"].values():
-        assert states["model_deployment_high_requests"] == "exists (created here or by a concurrent call)"
-        assert states["model_deployment_low_cpu"] == "absent"  # cpu is not among this deployment's signals
-    gpu = run_of(quick, "gpu_bound", "gpu")
-    assert all(states["model_deployment_high_requests"] == "absent" for states in gpu["initial_alarms"].values())
-
-
-def applied(run, deployment_id=None, title=None, action=None):
-    return [
-        entry
-        for entry in run["log"]
-        if entry[4] == "applied"
-        and (deployment_id is None or entry[3] == deployment_id)
-        and (title is None or entry[1] == title)
-        and (action is None or entry[5] == action)
-    ]
-
-
-def test_the_real_function_scales_an_io_bound_step_on_requests_and_cpu_does_not(quick):
-    steps = next(md for md in run_of(quick, "io_bound", "requests")["series"] if "-steps-" in md)
-    requests = run_of(quick, "io_bound", "requests")
-    assert applied(requests, steps, "model_deployment_high_requests", "scale_out")
-    assert applied(requests, steps, "model_deployment_low_requests", "scale_in")
-    series = requests["series"][steps]
-    assert max(series.serving) > series.start.instance_count
-    # CPU-based scaling never sees an I/O-bound deployment's load: no scale-out, and it scales in on the low CPU
-    cpu = run_of(quick, "io_bound", "cpu")
-    assert not [e for e in cpu["log"] if e[5] == "scale_out"]
-    assert applied(cpu, steps, "model_deployment_low_cpu", "scale_in")
-    cpu_score = next(s for s in cpu["scores"]["mean"] if s.family == "steps")
-    requests_score = next(s for s in requests["scores"]["mean"] if s.family == "steps")
-    assert requests_score.latency_minutes < cpu_score.latency_minutes
-
-
-def test_gpu_scales_on_gpu_and_no_outcome_is_an_error(quick):
-    gpu = run_of(quick, "gpu_bound", "gpu")
-    assert applied(gpu, title="model_deployment_high_gpu", action="scale_out")
-    ladder = run_of(quick, "gpu_bound", "gpu-ladder")
-    assert applied(ladder, action="shape_up")
-    assert {"VM.GPU.A10.2"} <= {shape for s in ladder["series"].values() for shape in s.serving_shape}
-    for r in quick["results"]:
-        assert not r["statuses"].get("error"), (r["profile"], r["policy"])
-    # the function confirmed each firing with Monitoring's alarm state before it changed the deployment
-    calls = run_of(quick, "io_bound", "requests")["calls"]
-    assert calls["RetrieveDimensionStates"] >= calls["UpdateModelDeployment"] > 0
-
-
-def test_the_oracle_bounds_latency_and_native_waits_for_its_rules(quick):
-    for profile in ("cpu_bound", "io_bound", "gpu_bound"):
-        oracle = run_of(quick, profile, "oracle")["scores"]["mean"]
-        assert sum(s.latency_minutes for s in oracle) <= 5 * len(oracle)
-        requests = run_of(quick, profile, "requests")["scores"]["mean"]
-        assert sum(s.latency_minutes for s in oracle) <= sum(s.latency_minutes for s in requests)
-    native = run_of(quick, "cpu_bound", "native")
-    assert native["invocations"] == 0 and max(s.actions for s in native["scores"]["mean"]) > 0
-
-
-def test_scores_count_what_the_series_show(quick):
-    run = run_of(quick, "gpu_bound", "requests")
-    slo = sb.calibration("gpu_bound", sb.Config()).slo_ms
-    for score in run["scores"]["mean"]:
-        series = next(s for s in run["series"].values() if s.trace.family == score.family)
-        assert score.latency_minutes == int(np.sum(np.array(series.latency) > slo))
-        assert score.hours == pytest.approx(sum(series.billed) / 60, abs=0.01)
-        assert score.actions == len(series.actions)
-        assert all(math.isfinite(v) for v in series.p95)
+    assert "Policies below the exact bound (a bug if any): 0." in text
+    assert priced.no_policy_below(quick["scores"]) == []
+    held = quick["held"]
+    assert set(held) == set(sb.PROFILE_NAMES)
+    for profile, part in held.items():
+        assert len(part.cases) == len(sb.FAMILIES)  # one held-out seed of every family
+        assert all(sb.HELD_OUT <= t.seed for t in part.traces)
+        for signals in sb.OURS[profile]:
+            assert all((f"ours:{signals}", c) in quick["scores"] for c in part.cases)
+        for k in KS:
+            for rival in sb.RIVALS:
+                name = quick["frozen"][profile][k][rival]
+                assert name in sb.grid(profile)[rival]
+                assert all((name, c) in quick["scores"] for c in part.cases)
+        assert all((NAME, c) in quick["scores"] for c in part.cases)
+    assert quick["frozen_file"]["frozen"]["io_bound"]["100"] == quick["frozen"]["io_bound"][100]
+    labels = {(row["label"], row["ours"]) for row in quick["rows"]}
+    assert ("io + gpu", "`requests,latency`") in labels and ("gpu_bound", "`gpu,latency`") in labels
+    assert ("io + gpu", "`requests,latency` (io), `gpu,latency` (gpu)") in labels
+    for row in quick["rows"]:
+        for k in KS:
+            low, high = row[k]["win cpu"][1:]
+            assert 0 <= low <= row[k]["win cpu"][0] <= high <= 1
+    statuses = {s for r in quick["runs"] for s in r.statuses}
+    assert "error" not in statuses and "applied" in statuses
