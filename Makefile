@@ -67,11 +67,11 @@ backtest: install
 cleanup-low-alarms: install
 	$(PY) -m infra.cleanup_low_alarms --compartment $(COMPARTMENT) $(if $(EMULATOR),--emulator $(EMULATOR)) $(if $(DRY_RUN),--dry-run)
 
-# Held-out seeds (1000 on), priced against the exact optimum, rivals at their frozen settings (~10 min).
+# Held-out seeds (1000 on), priced against the exact optimum, rivals at their frozen settings (~4 min).
 bench: install
 	$(PY) -m bench
 
-# Each rival's grid on seeds 0-4: freezes one setting per k into bench/frozen.json (~35 min on 2 cores).
+# Each rival's grid on seeds 0-4: freezes one setting per k into bench/frozen.json (~28 min on 2 cores).
 bench-tune: install
 	$(PY) -m bench.tune --days 3 --reuse run/tune-cache.json
 
