@@ -722,23 +722,9 @@ class RuleNative(Native):
         low = alarm(md_id, "native-in", "native-in", f"{query} < {r.in_threshold:g}", r.in_pending, None, False)
         return [out, low]
 
-    def tick(self, minute: int, now: float) -> None:
-        r, status = self.rule, self.sim.monitoring.status_of
-        for md_id in self.sim.ids:
-            lifecycle, current = self.sim.store.peek(md_id)  # as bench.policies.Native looks
-            if lifecycle != "ACTIVE":
-                self._active_since[md_id] = now + 60
-                continue
-            if now - self._active_since.get(md_id, -1e12) < self.cooldown:
-                continue
-            out_id, in_id = self._ids(md_id)
-            count = current.instance_count
-            if status(out_id) == "FIRING":
-                count = min(r.max_instances, count + r.out_step)
-            elif status(in_id) == "FIRING":
-                count = max(r.min_instances, count - r.in_step)
-            if count != current.instance_count and apply(self.sim.store, md_id, replace(current, instance_count=count)):
-                self.acted = True
+    def limits(self) -> tuple[int, int, int, int]:
+        r = self.rule
+        return r.min_instances, r.max_instances, r.out_step, r.in_step
 
 
 # -- replaying ------------------------------------------------------------------------------------------------------

@@ -265,8 +265,13 @@ class Native(Controller):
         low = alarm(md_id, "native-in", "native-in", f"{query} < {self.in_threshold:g}", self.pending, None, False)
         return [out, low]
 
+    def limits(self) -> tuple[int, int, int, int]:
+        """(least instances, most instances, scale-out step, scale-in step)."""
+        return self.sim.config.min_instances, self.sim.config.max_instances, self.step, self.step
+
     def tick(self, minute: int, now: float) -> None:
-        config, status = self.sim.config, self.sim.monitoring.status_of
+        status = self.sim.monitoring.status_of
+        least, most, out_step, in_step = self.limits()
         for md_id in self.sim.ids:
             lifecycle, current = self.sim.store.peek(md_id)
             if lifecycle != "ACTIVE":
@@ -277,9 +282,9 @@ class Native(Controller):
             out_id, in_id = self._ids(md_id)
             count = current.instance_count
             if status(out_id) == "FIRING":
-                count = min(config.max_instances, count + self.step)
+                count = min(most, count + out_step)
             elif status(in_id) == "FIRING":
-                count = max(config.min_instances, count - self.step)
+                count = max(least, count - in_step)
             if count != current.instance_count and apply(self.sim.store, md_id, replace(current, instance_count=count)):
                 self.acted = True
 

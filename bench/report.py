@@ -90,11 +90,12 @@ def score(
         time_to_size=None if sized_ocpus is None else time_to_size(series.billed_ocpus, sized_ocpus),
         severity=sum(h / slo for h, o in zip(hot, over, strict=True) if o),
         minutes=len(over),
-        bounds=None if bounds is None else _bounds_dict(bounds),
+        bounds=None if bounds is None else bounds_dict(bounds),
     )
 
 
-def _bounds_dict(bounds) -> dict:
+def bounds_dict(bounds) -> dict:
+    """optimum.Bounds as JSON-safe data (k as a string key), as Score.bounds keeps it."""
     return {
         "ocpu_hours": bounds.ocpu_hours,
         "violation_minutes": bounds.violation_minutes,

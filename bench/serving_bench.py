@@ -35,6 +35,7 @@ from autoscaler.forecast import MIN_HISTORY_HOURS
 from bench import priced
 from bench.optimum import KS, NAME, Program, solve_program
 from bench.policies import Ours, TargetTracking, alarm, terraform_defaults
+from bench.report import bounds_dict
 from bench.sim import COMPARTMENT, LADDER, NAMESPACE, Controller, SimConfig, Simulation, deployment_id, start_time
 from emulator.serving import PROFILES, Profile, mmc, servers
 
@@ -503,16 +504,6 @@ def split(profile: str, seeds: int, first: int, days: float, families=FAMILIES) 
             bounds_dict(bounds),
         )
     return Split(profile, traces, starts, exact, time.perf_counter() - started)
-
-
-def bounds_dict(bounds) -> dict:
-    return {
-        "ocpu_hours": bounds.ocpu_hours,
-        "violation_minutes": bounds.violation_minutes,
-        "minutes": bounds.minutes,
-        "exact": {str(k): v for k, v in bounds.exact.items()},
-        "exact_severity": {str(k): v for k, v in bounds.exact_severity.items()},
-    }
 
 
 @dataclass
