@@ -81,7 +81,12 @@ class Bounds:
     exact_severity: dict[int, float]  # k -> J_k* with severity-weighted minutes
 
     def price(self, k: int) -> float:
-        return k * self.ocpu_hours / self.minutes
+        return violation_price(k, self.ocpu_hours, self.minutes)
+
+
+def violation_price(k: int, ocpu_hours: float, minutes: int) -> float:
+    """λ_k: a violation minute costs k minutes of the run rate of the schedule with the fewest violation minutes."""
+    return k * ocpu_hours / minutes
 
 
 KS = (10, 100, 1000)
@@ -290,7 +295,7 @@ def solve_case(trace: Trace, config: SimConfig, start: Capacity, md_id: str | No
 def solve_program(program: Program, ks=KS):
     """(Bounds, the lexicographic plan) of a built program (`Program.of_table`'s too)."""
     least = program.solve(LEXICOGRAPHIC)
-    price = {k: k * least.ocpu_hours / program.T for k in ks}
+    price = {k: violation_price(k, least.ocpu_hours, program.T) for k in ks}
     bounds = Bounds(
         ocpu_hours=least.ocpu_hours,
         violation_minutes=least.violation_minutes,

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from bench.optimum import KS, NAME
+from bench.optimum import KS, NAME, violation_price
 
 HERE = Path(__file__).resolve().parent
 FROZEN = HERE / "frozen.json"
@@ -27,7 +27,7 @@ def bounds_by_case(scores: dict) -> dict[str, dict]:
 
 
 def cost(score, bounds: dict, k: int, severity: bool = False) -> float:
-    price = k * bounds["ocpu_hours"] / bounds["minutes"]
+    price = violation_price(k, bounds["ocpu_hours"], bounds["minutes"])
     return score.ocpu_hours + price * (score.severity if severity else score.violation_minutes)
 
 
