@@ -72,27 +72,21 @@ def figures(scores: dict, frozen: dict, ours: str = "ours", severity: bool = Fal
     for k in KS:
         picks = frozen.get(k, {})
         present = {r: p for r, p in picks.items() if all((p, c) in scores for c in names)}
-        ours_r = np.array([ratio(scores[(ours, c)], bounds[c], k, severity) for c in names])
-        best = np.array(
-            [min(cost(scores[(p, c)], bounds[c], k, severity) for p in present.values()) for c in names]
-            if present
-            else [np.inf] * len(names)
-        )
+        exact = np.array([bounds[c]["exact_severity" if severity else "exact"][str(k)] for c in names])
         ours_j = np.array([cost(scores[(ours, c)], bounds[c], k, severity) for c in names])
+        rival_j = {
+            r: np.array([cost(scores[(p, c)], bounds[c], k, severity) for c in names]) for r, p in present.items()
+        }
+        best = np.min(list(rival_j.values()), axis=0) if rival_j else np.full(len(names), np.inf)
         wins = (ours_j <= TIE * best).astype(float)
+        ours_r = ours_j / exact
         row = {"rivals": present}
         if names:
             row["win"] = interval(wins, np.mean, rng, draws)
             row["median"] = interval(ours_r, np.median, rng, draws)
             row["p90"] = interval(ours_r, _p90, rng, draws)
-            row["rival_median"] = {
-                r: float(np.median([ratio(scores[(p, c)], bounds[c], k, severity) for c in names]))
-                for r, p in present.items()
-            }
-            row["rival_p90"] = {
-                r: float(np.quantile([ratio(scores[(p, c)], bounds[c], k, severity) for c in names], 0.9))
-                for r, p in present.items()
-            }
+            row["rival_median"] = {r: float(np.median(j / exact)) for r, j in rival_j.items()}
+            row["rival_p90"] = {r: float(np.quantile(j / exact, 0.9)) for r, j in rival_j.items()}
         out[k] = row
     return out
 
